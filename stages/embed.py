@@ -1,0 +1,129 @@
+"""Embed a suite with one model into a directory of per-task files, incrementally.
+
+``<out_dir>/<task_id>.npz`` holds ``train_X, train_y, test_X, test_y`` (the format ``geneb probe``
+reads) plus a ``meta`` record: the cache key (model id, weights identity, extractor settings,
+data hashes) and a checksum of the arrays. A task whose file has the same key and a good
+checksum is not recomputed, so an interrupted run resumes at the first unfinished task and adding
+a task embeds only that task. Files are written to a temporary name and renamed, so a killed run
+never leaves a half-written file that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stages.extractors.base import Extractor, check_embeddings
+from stages.io_utils import atomic_write
+from stages.spec import Suite
+from stages.taskdata import TaskData, load_task
+
+log = logging.getLogger(__name__)
+EMBEDDING_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TaskEmbeddings:
+    train_X: np.ndarray
+    train_y: np.ndarray
+    test_X: np.ndarray
+    test_y: np.ndarray
+    meta: dict[str, Any]
+
+
+def cache_key(extractor: Extractor, task: TaskData) -> dict[str, Any]:
+    return {
+        "format": EMBEDDING_FORMAT,
+        "model_id": extractor.model_id,
+        "weights": extractor.identity(),
+        "settings": extractor.settings.to_json(),
+        "task_id": task.task_id,
+        "data_md5": task.data_hashes,
+    }
+
+
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def save_embeddings(path: Path, embeddings: TaskEmbeddings) -> None:
+    arrays = {"train_X": embeddings.train_X, "train_y": embeddings.train_y,
+              "test_X": embeddings.test_X, "test_y": embeddings.test_y}
+    meta = {**embeddings.meta, "checksum": _checksum(arrays)}
+    atomic_write(path, lambda handle: np.savez(handle, meta=np.array(json.dumps(meta, sort_keys=True)),
+                                               **arrays))
+
+
+def read_embeddings(path: Path) -> TaskEmbeddings:
+    """Read one task file and verify its checksum (a corrupt file raises ``ValueError``)."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in ("train_X", "train_y", "test_X", "test_y")}
+        meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
+    if "checksum" in meta and meta["checksum"] != _checksum(arrays):
+        raise ValueError(f"{path}: checksum mismatch (file corrupt or edited)")
+    return TaskEmbeddings(meta=meta, **arrays)
+
+
+def cached(path: Path, key: dict[str, Any]) -> TaskEmbeddings | None:
+    """The stored embeddings if they were made from the same data and settings, else ``None``."""
+    if not path.is_file():
+        return None
+    try:
+        stored = read_embeddings(path)
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("ignoring unreadable embeddings %s: %s", path, exc)
+        return None
+    return stored if stored.meta.get("key") == key else None
+
+
+def embed_task(extractor: Extractor, task: TaskData, out_dir: Path) -> tuple[TaskEmbeddings, bool]:
+    """Embeddings of one task, from the cache or freshly computed; the flag says which."""
+    key = json.loads(json.dumps(cache_key(extractor, task)))  # normalise tuples etc. as stored
+    path = Path(out_dir) / f"{task.task_id}.npz"
+    hit = cached(path, key)
+    if hit is not None:
+        return hit, True
+    started = time.perf_counter()
+    vectors = {}
+    for split in ("train", "test"):
+        sequences = getattr(task, split).sequences
+        vectors[split] = check_embeddings(extractor.model_id, extractor.embed(sequences), len(sequences))
+    seconds = time.perf_counter() - started
+    n = len(task.train.sequences) + len(task.test.sequences)
+    meta = {"key": key, "seconds": round(seconds, 3), "report": extractor.run_report(),
+            "sequences_per_second": round(n / seconds, 1) if seconds > 0 else None}
+    embeddings = TaskEmbeddings(vectors["train"], task.train.labels, vectors["test"], task.test.labels, meta)
+    save_embeddings(path, embeddings)
+    return embeddings, False
+
+
+def embed_suite(extractor: Extractor, suite: Suite, out_dir: Path, progress: bool = True) -> dict[str, bool]:
+    """Embed every task of the suite into ``out_dir``; returns task id -> whether it was cached.
+
+    Files of tasks outside the suite are removed so the directory is exactly the suite's.
+    """
+    from tqdm.auto import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    status: dict[str, bool] = {}
+    bar = tqdm(suite.task_ids, desc=f"embed {extractor.model_id}", unit="task", disable=not progress)
+    for task_id in bar:
+        bar.set_postfix_str(task_id)
+        _, status[task_id] = embed_task(extractor, load_task(suite.data_dir, task_id), out_dir)
+    for stale in out_dir.glob("*.npz"):
+        if stale.stem not in status:
+            stale.unlink()
+    return status

@@ -1,0 +1,76 @@
+"""The extractor contract a contributor implements for a new model.
+
+An extractor is built by a ``load`` function (model id or local path, revision, device, dtype and
+the declared settings) and has one job, ``embed``: a list of sequences in, a float32 array of
+shape ``(n, d)`` out, one row per sequence in input order. Everything that changes the vector is
+declared in :class:`ExtractorSettings` and written into every submission's run settings, so two
+runs are comparable or visibly not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ExtractorSettings:
+    """Settings that change the embedding. Defaults are GENEB's uniform policy."""
+
+    pooling: str = "mean"  # mean over real tokens; "cls" or "last" only where declared
+    layer: int = -1  # hidden layer index (-1: last)
+    max_length: int | None = None  # tokens per window (None: the model's own limit)
+    window_stride: int | None = None  # nucleotides between window starts (None: no overlap)
+    strand: str = "forward"  # "forward" or "both" (mean of sequence and reverse complement)
+    dtype: str = "float32"  # compute dtype; bf16/fp16 only on GPU
+    padding_side: str = "right"
+    special_tokens: str = "exclude"  # whether CLS/SEP/BOS/EOS enter the mean
+    options: dict[str, Any] = field(default_factory=dict)  # family-specific (e.g. k for k-mers)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def fingerprint(self) -> str:
+        """Stable hash of the settings, part of every embedding cache key."""
+        blob = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """What the harness needs from a model."""
+
+    model_id: str
+    settings: ExtractorSettings
+
+    def embed(self, sequences: Sequence[str]) -> np.ndarray:
+        """One float32 row per sequence, in input order; never truncates silently."""
+        ...
+
+    def identity(self) -> dict[str, Any]:
+        """What pins the weights: hub repo and revision, or a hash of local files."""
+        ...
+
+    def run_report(self) -> dict[str, Any]:
+        """Counters worth recording with the results (e.g. how many sequences were windowed)."""
+        ...
+
+
+def reverse_complement(sequences: Sequence[str]) -> list[str]:
+    table = str.maketrans("ACGTN", "TGCAN")
+    return [sequence.translate(table)[::-1] for sequence in sequences]
+
+
+def check_embeddings(model_id: str, vectors: np.ndarray, n: int) -> np.ndarray:
+    """Enforce the contract on whatever an extractor returned."""
+    vectors = np.asarray(vectors)
+    if vectors.ndim != 2 or vectors.shape[0] != n:
+        raise ValueError(f"{model_id}: extractor returned shape {vectors.shape}, expected ({n}, d)")
+    if not np.isfinite(vectors).all():
+        raise ValueError(f"{model_id}: extractor returned NaN or infinite values")
+    return vectors.astype(np.float32, copy=False)

@@ -1,0 +1,113 @@
+"""Model registry: model id -> extractor family, weights and declared settings.
+
+The registry is data (``benchmark/model_registry.yaml``); this module only reads it and imports
+the extractor family module, which must expose ``load(model_id, settings, *, source, revision,
+device) -> Extractor``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stages import paths
+from stages.extractors.base import Extractor, ExtractorSettings
+
+REGISTRY_PATH = paths.BENCHMARK_DIR / "model_registry.yaml"
+
+FAMILIES: dict[str, str] = {
+    "kmer": "stages.extractors.kmer",
+}
+
+
+class RegistryError(ValueError):
+    """The registry or a settings override is malformed."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    model_id: str
+    extractor: str
+    display: str
+    params: int
+    settings: ExtractorSettings
+    source: str | None = None  # hub repo id or local path
+    revision: str | None = None
+    zero_shot: bool = False
+    training_data: str = ""
+    url: str = ""
+    published_run: str = ""
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_SETTING_NAMES = {f.name for f in fields(ExtractorSettings)}
+
+
+def make_settings(model_id: str, values: dict[str, Any] | None) -> ExtractorSettings:
+    values = dict(values or {})
+    unknown = sorted(set(values) - _SETTING_NAMES)
+    if unknown:
+        raise RegistryError(f"{model_id}: unknown extractor setting(s) {unknown}")
+    return ExtractorSettings(**values)
+
+
+def apply_overrides(settings: ExtractorSettings, overrides: dict[str, Any] | None) -> ExtractorSettings:
+    """Settings from params.yaml or the CLI; ``options`` merge key by key."""
+    if not overrides:
+        return settings
+    overrides = dict(overrides)
+    unknown = sorted(set(overrides) - _SETTING_NAMES)
+    if unknown:
+        raise RegistryError(f"unknown extractor setting(s) {unknown}")
+    options = {**settings.options, **overrides.pop("options", {})}
+    return replace(settings, options=options, **overrides)
+
+
+@lru_cache(maxsize=4)
+def _load_registry(path: Path) -> dict[str, ModelEntry]:
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    entries = {}
+    known_keys = {f.name for f in fields(ModelEntry)} - {"model_id", "settings"}
+    for model_id, body in (raw.get("models") or {}).items():
+        body = dict(body)
+        if body.get("extractor") not in FAMILIES:
+            raise RegistryError(f"{path}: model {model_id!r}: unknown extractor {body.get('extractor')!r}")
+        settings = make_settings(model_id, body.pop("settings", None))
+        unknown = sorted(set(body) - known_keys)
+        if unknown:
+            raise RegistryError(f"{path}: model {model_id!r}: unknown field(s) {unknown}")
+        entries[model_id] = ModelEntry(model_id=model_id, settings=settings, **body)
+    return entries
+
+
+def registered_models(path: Path = REGISTRY_PATH) -> dict[str, ModelEntry]:
+    return dict(_load_registry(Path(path)))
+
+
+def get_model_entry(model_id: str, path: Path = REGISTRY_PATH) -> ModelEntry:
+    entries = _load_registry(Path(path))
+    if model_id not in entries:
+        raise RegistryError(f"model {model_id!r} is not registered in {path}")
+    return entries[model_id]
+
+
+def load_extractor(
+    entry: ModelEntry,
+    overrides: dict[str, Any] | None = None,
+    *,
+    device: str | None = None,
+    source: str | None = None,
+) -> Extractor:
+    """Import the entry's family module and build its extractor with the effective settings."""
+    settings = apply_overrides(entry.settings, overrides)
+    module = importlib.import_module(FAMILIES[entry.extractor])
+    return module.load(
+        entry.model_id, settings, source=source or entry.source, revision=entry.revision,
+        device=device,
+    )
