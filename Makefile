@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/geneb: pyproject.toml .ci/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c .ci/constraints.txt -e ".[test]"
+	$(BIN)/pip install -q -c .ci/constraints.txt -e ".[test,ray]"
 	$(BIN)/pip install -q --no-deps anticapt==1.0
 	touch $(BIN)/geneb
 
