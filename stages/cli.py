@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +16,10 @@ from stages.spec import default_spec
 def cmd_probe(args: argparse.Namespace) -> int:
     from stages.embed import read_embeddings
     from stages.io_utils import atomic_write_json
-    from stages.probe import ProbeInputError, probe_task
+    from stages.probe import probe_task
 
     spec = default_spec()
-    try:
-        emb = read_embeddings(args.embeddings)
-    except KeyError as exc:
-        raise ProbeInputError(
-            f"{args.embeddings}: missing array {exc}; expected train_X, train_y, test_X, test_y"
-        ) from None
+    emb = read_embeddings(args.embeddings)
     results = probe_task(emb.train_X, emb.train_y, emb.test_X, emb.test_y, spec.protocol,
                          spec.regimes, where=str(args.embeddings))
     payload = {regime: result.to_json() for regime, result in results.items()}
@@ -41,7 +37,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     out = default_paths(args.suite, args.model)
     if args.out:
-        out = type(out)(out.embeddings, args.out, args.out.with_suffix(".metrics.json"))
+        out = replace(out, submission=args.out, metrics=args.out.with_suffix(".metrics.json"))
+    if args.embeddings:
+        out = replace(out, embeddings=args.embeddings)
     overrides = json.loads(args.settings) if args.settings else None
     submission = run_model(args.model, args.suite, out, overrides, args.device, not args.quiet)
     print(f"\n{args.model} on {describe_suite(submission)}")
@@ -83,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="model id from benchmark/model_registry.yaml")
     p.add_argument("--suite", default="lite", choices=sorted(default_spec().suites))
     p.add_argument("--out", type=Path, help="submission path (default results/<suite>/submissions/)")
+    p.add_argument("--embeddings", type=Path, help="embedding directory (default embeddings/<suite>/<model>)")
     p.add_argument("--settings", help='extractor setting overrides as JSON, e.g. \'{"batch_size": 8}\'')
     p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

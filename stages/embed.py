@@ -27,6 +27,7 @@ from stages.taskdata import TaskData, load_task
 
 log = logging.getLogger(__name__)
 EMBEDDING_FORMAT = 1
+ARRAYS: tuple[str, ...] = ("train_X", "train_y", "test_X", "test_y")
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,7 @@ def _checksum(arrays: dict[str, np.ndarray]) -> str:
 
 
 def save_embeddings(path: Path, embeddings: TaskEmbeddings) -> None:
-    arrays = {"train_X": embeddings.train_X, "train_y": embeddings.train_y,
-              "test_X": embeddings.test_X, "test_y": embeddings.test_y}
+    arrays = {name: getattr(embeddings, name) for name in ARRAYS}
     meta = {**embeddings.meta, "checksum": _checksum(arrays)}
     atomic_write(path, lambda handle: np.savez(handle, meta=np.array(json.dumps(meta, sort_keys=True)),
                                                **arrays))
@@ -69,7 +69,10 @@ def save_embeddings(path: Path, embeddings: TaskEmbeddings) -> None:
 def read_embeddings(path: Path) -> TaskEmbeddings:
     """Read one task file and verify its checksum (a corrupt file raises ``ValueError``)."""
     with np.load(path, allow_pickle=False) as data:
-        arrays = {name: data[name] for name in ("train_X", "train_y", "test_X", "test_y")}
+        missing = [name for name in ARRAYS if name not in data.files]
+        if missing:
+            raise ValueError(f"{path}: missing array(s) {missing}; expected {', '.join(ARRAYS)}")
+        arrays = {name: data[name] for name in ARRAYS}
         meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
     if "checksum" in meta and meta["checksum"] != _checksum(arrays):
         raise ValueError(f"{path}: checksum mismatch (file corrupt or edited)")
