@@ -32,21 +32,35 @@ def default_paths(suite: str, model_id: str) -> RunPaths:
     )
 
 
-def probe_suite(emb_dir: Path, suite: Suite, spec: BenchmarkSpec, progress: bool = True
-                ) -> tuple[dict[str, dict[str, RegimeResult]], dict[str, dict[str, str]], dict]:
-    """Probe every task's stored embeddings; returns results, data hashes and the embed metadata."""
+def probe_stored_task(path: Path, spec: BenchmarkSpec) -> tuple[dict[str, RegimeResult], dict]:
+    """Run the protocol on one task's stored embeddings; returns its results and embed metadata."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no embeddings for task {path.stem!r}; run the embed step")
+    emb = read_embeddings(path)
+    results = probe_task(emb.train_X, emb.train_y, emb.test_X, emb.test_y, spec.protocol,
+                         spec.regimes, where=str(path))
+    return results, emb.meta
+
+
+def probe_suite(emb_dir: Path, suite: Suite, spec: BenchmarkSpec, progress: bool = True,
+                n_jobs: int = 1) -> tuple[dict[str, dict[str, RegimeResult]], dict[str, dict[str, str]], dict]:
+    """Probe every task's stored embeddings (``n_jobs`` processes over tasks).
+
+    Returns results, data hashes and embed metadata, keyed by task id in suite order.
+    """
+    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
+    task_paths = [Path(emb_dir) / f"{task_id}.npz" for task_id in suite.task_ids]
+    jobs = (delayed(probe_stored_task)(path, spec) for path in task_paths)
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     results, hashes, meta = {}, {}, {}
-    for task_id in tqdm(suite.task_ids, desc="probe", unit="task", disable=not progress):
-        path = Path(emb_dir) / f"{task_id}.npz"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no embeddings for task {task_id!r}; run the embed step")
-        emb = read_embeddings(path)
-        results[task_id] = probe_task(emb.train_X, emb.train_y, emb.test_X, emb.test_y,
-                                      spec.protocol, spec.regimes, where=str(path))
-        hashes[task_id] = emb.meta["key"]["data_md5"]
-        meta[task_id] = emb.meta
+    bar = tqdm(zip(suite.task_ids, outputs), total=len(task_paths), desc="probe", unit="task",
+               disable=not progress)
+    for task_id, (task_results, task_meta) in bar:
+        results[task_id] = task_results
+        hashes[task_id] = task_meta["key"]["data_md5"]
+        meta[task_id] = task_meta
     return results, hashes, meta
 
 
