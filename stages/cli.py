@@ -8,8 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
+from stages.engines.config import add_engine_args
 from stages.spec import default_spec
 
 
@@ -40,8 +39,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         out = replace(out, submission=args.out, metrics=args.out.with_suffix(".metrics.json"))
     if args.embeddings:
         out = replace(out, embeddings=args.embeddings)
+    from stages.engines.config import engine_from_args
+
     overrides = json.loads(args.settings) if args.settings else None
-    submission = run_model(args.model, args.suite, out, overrides, args.device, not args.quiet)
+    submission = run_model(args.model, args.suite, out, overrides, args.device, not args.quiet,
+                           engine=engine_from_args(args))
     print(f"\n{args.model} on {describe_suite(submission)}")
     print(format_summary(submission, default_spec()))
     print(f"\nsubmission: {out.submission}\nmetrics:    {out.metrics}\nembeddings: {out.embeddings}")
@@ -60,9 +62,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_build_lite(args: argparse.Namespace) -> int:
-    from stages.build_lite import build_lite
+    from stages.build_lite import DEFAULT_SOURCE, build_lite
 
-    print(f"lite suite written to {build_lite(args.source, default_spec())}")
+    source = args.source or DEFAULT_SOURCE
+    print(f"lite suite written to {build_lite(source, default_spec())}")
     return 0
 
 
@@ -128,8 +131,104 @@ def cmd_data_quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from stages.compare import find_submission, load_submission
+    from stages.io_utils import atomic_write_json
+    from stages.reproduce import TOLERANCE, format_check, reproduce
+
+    submission = load_submission(args.submission or find_submission(args.model, suite=args.suite))
+    tolerance = TOLERANCE if args.tolerance is None else args.tolerance
+    report = reproduce(submission, args.tasks, tolerance, args.device)
+    if args.out:
+        atomic_write_json(args.out, report)
+    print(json.dumps(report, indent=2) if args.json else format_check(report))
+    return 0 if report["matched"] else 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from stages.compare import find_submission, load_submission
+    from stages.io_utils import atomic_write_json
+    from stages.reproduce import TOLERANCE, format_check
+    from stages.verify import verify
+
+    repo = args.repo.resolve()
+    submission = load_submission(args.submission or find_submission(
+        args.model, repo / "submissions", repo / "results", suite=args.suite))
+    tolerance = TOLERANCE if args.tolerance is None else args.tolerance
+    report = verify(submission, repo, args.tasks, args.remote, tolerance, not args.no_pull)
+    if args.out:
+        atomic_write_json(args.out, report)
+    print(json.dumps(report, indent=2) if args.json else format_check(report))
+    return 0 if report["matched"] else 1
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from stages.validate import validate_files
+
+    checked = validate_files(args.files, args.suite)
+    problems = [problem for c in checked for problem in c.problems]
+    for problem in problems:
+        print(problem)
+    bad = sum(1 for c in checked if c.problems)
+    print(f"{len(checked) - bad} of {len(checked)} file(s) valid for suite {args.suite!r}"
+          + (f"; {len(problems)} problem(s)" if problems else ""), file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    from stages import paths
+    from stages.io_utils import atomic_write_json
+    from stages.model_meta import default_model_meta
+    from stages.pack import pack_logs, resolve_meta
+    from stages.validate import validate_file
+
+    overrides = {"display": args.display, "params": args.params, "url": args.url,
+                 "zero_shot": args.zero_shot, "training_data": args.training_data,
+                 "provenance": args.provenance, "submitted_by": args.submitted_by}
+    if args.out is None and args.suite != "full":
+        raise ValueError("give --out: only full-suite submissions go to submissions/")
+    meta = resolve_meta(args.model_id, overrides, default_model_meta())
+    report = pack_logs(args.logs, meta, default_spec(), suite=args.suite,
+                       extractor=args.extractor, model_stem=args.model_stem)
+    for line in report.lines():
+        print(line)
+    if not report.complete and not args.allow_incomplete:
+        print("nothing written: fix the problems above or pass --allow-incomplete", file=sys.stderr)
+        return 1
+    out = args.out or paths.SUBMISSIONS_DIR / f"{args.model_id}.json"
+    atomic_write_json(out, report.submission)
+    problems = validate_file(out, args.suite).problems
+    for problem in problems:
+        print(problem)
+    print(f"wrote {out}" + (f" ({len(problems)} validation problem(s))" if problems else
+                            " (valid)"), file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from stages.leaderboard import build_leaderboard, stale_files
+
+    if args.check:
+        stale = stale_files(args.submissions, args.out, args.suite)
+        for path in stale:
+            print(f"{path}: differs from a rebuild of {args.submissions}; run `geneb leaderboard`")
+        return 1 if stale else 0
+    for path in build_leaderboard(args.submissions, args.out, args.suite):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_plots(args: argparse.Namespace) -> int:
+    from stages.plots import write_plots
+
+    where = {k: v for k, v in (("submissions_dir", args.submissions), ("out_dir", args.out)) if v}
+    written = write_plots(suite=args.suite, metric=args.metric, formats=args.format, **where)
+    print("\n".join(f"wrote {path}" for path in written))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from stages.build_lite import DEFAULT_SOURCE
+    from stages import paths
 
     parser = argparse.ArgumentParser(prog="geneb", description="GENEB: the genomic embedding benchmark")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -147,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", help='extractor setting overrides as JSON, e.g. \'{"batch_size": 8}\'')
     p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_engine_args(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("stats", help="descriptive statistics of a suite's task data")
@@ -156,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("build-lite", help="regenerate data/lite from the real GUE tasks")
-    p.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    p.add_argument("--source", type=Path,
+                   help="GUE task folders (default: ../shared/data/gue)")  # lazy: no sklearn
     p.set_defaults(func=cmd_build_lite)
 
     spec = default_spec()
@@ -199,6 +300,69 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="regenerate and compare with the committed statistics and known issues")
     p.set_defaults(func=cmd_data_quality)
+
+    for name, what in (("reproduce", "re-embed and re-probe some tasks; compare with the submission"),
+                       ("verify", "dvc pull a submission's embeddings, re-probe, compare")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("model", help="registered model id")
+        p.add_argument("--suite", default="lite", choices=sorted(spec.suites))
+        p.add_argument("--tasks", nargs="*", help="task ids (default: all of the submission's)")
+        p.add_argument("--submission", type=Path, help="submission path (default: found by id)")
+        p.add_argument("--tolerance", type=float,
+                       help="largest allowed |difference| of a task mean (default 1e-3)")
+        p.add_argument("--out", type=Path, help="write the evidence report (JSON) here")
+        p.add_argument("--json", action="store_true")
+        if name == "reproduce":
+            p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+            p.set_defaults(func=cmd_reproduce)
+        else:
+            p.add_argument("--repo", type=Path, default=Path("."), help="DVC repository root")
+            p.add_argument("--remote", help="DVC remote (default: the repository's default)")
+            p.add_argument("--no-pull", action="store_true", help="use embeddings already here")
+            p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("validate", help="check submission files; one line per problem")
+    p.add_argument("files", nargs="+", type=Path, help="submission JSON files")
+    p.add_argument("--suite", default="full", choices=sorted(spec.suites),
+                   help="the leaderboard the files are meant for (default: full)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("pack", help="pack the first pipeline's per-task logs into a submission")
+    p.add_argument("logs", type=Path, help="folder with results_<model>_<task>_<extractor>*.json")
+    p.add_argument("--model-id", required=True)
+    p.add_argument("--display", help="display name (default: from model_meta.json)")
+    p.add_argument("--params", type=int, help="parameter count (default: from model_meta.json)")
+    p.add_argument("--url")
+    p.add_argument("--zero-shot", action="store_const", const=True)
+    p.add_argument("--training-data")
+    p.add_argument("--provenance", choices=["official", "verified", "reproduced", "self-reported"])
+    p.add_argument("--submitted-by")
+    p.add_argument("--suite", default="full", choices=sorted(spec.suites))
+    p.add_argument("--extractor", help="use only logs of this extractor name")
+    p.add_argument("--model-stem", help="use only logs of this model stem")
+    p.add_argument("--out", type=Path, help="default: submissions/<model-id>.json")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="write the file even with missing tasks (it will not validate)")
+    p.set_defaults(func=cmd_pack)
+
+    p = sub.add_parser("leaderboard", help="build leaderboard.json and leaderboard_tasks.json")
+    p.add_argument("--submissions", type=Path, default=paths.SUBMISSIONS_DIR,
+                   help="folder of submission files (default: the repository's submissions/)")
+    p.add_argument("--out", type=Path, default=paths.LEADERBOARD_DIR,
+                   help="where the two JSON files go (default: the repository's leaderboard/)")
+    p.add_argument("--suite", default="full", choices=sorted(spec.suites))
+    p.add_argument("--check", action="store_true",
+                   help="rebuild in memory; exit 1 if the files in --out differ")
+    p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("plots", help="heatmap, size vs Macro, rank shift and rank-interval plots")
+    p.add_argument("--submissions", type=Path, help="submissions directory (default submissions/)")
+    p.add_argument("--out", type=Path, help="output directory (default leaderboard/plots)")
+    p.add_argument("--suite", default="full", choices=sorted(spec.suites))
+    p.add_argument("--metric", default=spec.primary_metric, choices=spec.metrics)
+    p.add_argument("--format", nargs="+", default=["svg"], choices=["svg", "png"],
+                   help="default svg (what the site links); png too: --format svg png")
+    p.set_defaults(func=cmd_plots)
     return parser
 
 

@@ -11,16 +11,18 @@ never leaves a half-written file that a later run would trust.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from stages.extractors.base import Extractor, check_embeddings
+from stages.extractors.base import Extractor, check_embeddings, report_delta
 from stages.io_utils import atomic_write
 from stages.spec import Suite
 from stages.taskdata import TaskData, load_task
@@ -44,7 +46,7 @@ def cache_key(extractor: Extractor, task: TaskData) -> dict[str, Any]:
         "format": EMBEDDING_FORMAT,
         "model_id": extractor.model_id,
         "weights": extractor.identity(),
-        "settings": extractor.settings.to_json(),
+        "settings": extractor.settings.vector_json(),  # batch size etc. never change the vector
         "task_id": task.task_id,
         "data_md5": task.data_hashes,
     }
@@ -85,27 +87,48 @@ def cached(path: Path, key: dict[str, Any]) -> TaskEmbeddings | None:
         return None
     try:
         stored = read_embeddings(path)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         log.warning("ignoring unreadable embeddings %s: %s", path, exc)
+        return None
+    if "checksum" not in stored.meta:  # not written by save_embeddings: never trusted
         return None
     return stored if stored.meta.get("key") == key else None
 
 
-def embed_task(extractor: Extractor, task: TaskData, out_dir: Path) -> tuple[TaskEmbeddings, bool]:
-    """Embeddings of one task, from the cache or freshly computed; the flag says which."""
+def _accepts_progress(extractor: Extractor) -> bool:
+    try:
+        return "progress" in inspect.signature(extractor.embed).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def embed_task(extractor: Extractor, task: TaskData, out_dir: Path,
+               progress: bool = False) -> tuple[TaskEmbeddings, bool]:
+    """Embeddings of one task, from the cache or freshly computed; the flag says which.
+
+    ``progress`` shows a per-task bar in sequences/s when the extractor reports progress.
+    """
+    from tqdm.auto import tqdm
+
     key = json.loads(json.dumps(cache_key(extractor, task)))  # normalise tuples etc. as stored
     path = Path(out_dir) / f"{task.task_id}.npz"
     hit = cached(path, key)
     if hit is not None:
         return hit, True
     started = time.perf_counter()
-    vectors = {}
-    for split in ("train", "test"):
-        sequences = getattr(task, split).sequences
-        vectors[split] = check_embeddings(extractor.model_id, extractor.embed(sequences), len(sequences))
-    seconds = time.perf_counter() - started
+    before = extractor.run_report()
     n = len(task.train.sequences) + len(task.test.sequences)
-    meta = {"key": key, "seconds": round(seconds, 3), "report": extractor.run_report(),
+    vectors = {}
+    with tqdm(total=n, desc=task.task_id, unit="seq", leave=False,
+              disable=not (progress and _accepts_progress(extractor))) as bar:
+        for split in ("train", "test"):
+            sequences = getattr(task, split).sequences
+            kwargs = {"progress": bar.update} if _accepts_progress(extractor) else {}
+            vectors[split] = check_embeddings(extractor.model_id, extractor.embed(sequences, **kwargs),
+                                              len(sequences))
+    seconds = time.perf_counter() - started
+    meta = {"key": key, "seconds": round(seconds, 3),
+            "report": report_delta(before, extractor.run_report()),
             "sequences_per_second": round(n / seconds, 1) if seconds > 0 else None}
     embeddings = TaskEmbeddings(vectors["train"], task.train.labels, vectors["test"], task.test.labels, meta)
     save_embeddings(path, embeddings)
@@ -125,7 +148,7 @@ def embed_suite(extractor: Extractor, suite: Suite, out_dir: Path, progress: boo
     bar = tqdm(suite.task_ids, desc=f"embed {extractor.model_id}", unit="task", disable=not progress)
     for task_id in bar:
         bar.set_postfix_str(task_id)
-        _, status[task_id] = embed_task(extractor, load_task(suite.data_dir, task_id), out_dir)
+        _, status[task_id] = embed_task(extractor, load_task(suite.data_dir, task_id), out_dir, progress)
     for stale in out_dir.glob("*.npz"):
         if stale.stem not in status:
             stale.unlink()

@@ -8,8 +8,9 @@ from typing import Any
 
 from stages import paths
 from stages.aggregate import summarize
-from stages.embed import embed_suite, read_embeddings
-from stages.extractors.registry import get_model_entry, load_extractor
+from stages.embed import read_embeddings
+from stages.engines import EngineConfig, embed_suite_with_engine
+from stages.extractors.registry import get_model_entry
 from stages.probe import RegimeResult, probe_task
 from stages.spec import BenchmarkSpec, Suite, default_spec
 from stages.submission import build_submission, write_submission
@@ -55,7 +56,7 @@ def probe_suite(emb_dir: Path, suite: Suite, spec: BenchmarkSpec, progress: bool
     jobs = (delayed(probe_stored_task)(path, spec) for path in task_paths)
     outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     results, hashes, meta = {}, {}, {}
-    bar = tqdm(zip(suite.task_ids, outputs), total=len(task_paths), desc="probe", unit="task",
+    bar = tqdm(zip(suite.task_ids, outputs, strict=True), total=len(task_paths), desc="probe", unit="task",
                disable=not progress)
     for task_id, (task_results, task_meta) in bar:
         results[task_id] = task_results
@@ -100,12 +101,11 @@ def write_probe_outputs(model_id: str, suite_name: str, emb_dir: Path, out: RunP
 
 def run_model(model_id: str, suite_name: str = "lite", out: RunPaths | None = None,
               overrides: dict[str, Any] | None = None, device: str | None = None,
-              progress: bool = True) -> dict:
-    """Embed (with the per-task cache) and probe; returns the submission."""
+              progress: bool = True, engine: EngineConfig | None = None) -> dict:
+    """Embed (with the per-task cache; local or Ray engine) and probe; returns the submission."""
     out = out or default_paths(suite_name, model_id)
     suite = default_spec().suite(suite_name)
-    extractor = load_extractor(get_model_entry(model_id), overrides, device=device)
-    embed_suite(extractor, suite, out.embeddings, progress)
+    embed_suite_with_engine(model_id, suite, out.embeddings, overrides, device, engine, progress)
     return write_probe_outputs(model_id, suite_name, out.embeddings, out, overrides, progress)
 
 

@@ -61,9 +61,12 @@ class Interval:
 
 @dataclass(frozen=True)
 class RankInterval:
+    """A model's rank by ``score`` (its Macro) and the bounds of its bootstrap rank interval."""
+
     rank: int
     lo: int
     hi: int
+    score: float
 
     def label(self) -> str:
         """``"3 (2-6)"``, the leaderboard's display form."""
@@ -107,7 +110,8 @@ def _per_seed_block(submission: Mapping, regime: str, task_ids: Sequence[str]) -
         if block[task_id].get("seeds") != seeds:
             raise ValueError(
                 f"{name}: run_settings.per_seed.{regime}.{task_id}.seeds "
-                f"{block[task_id].get('seeds')} differ from {task_ids[0]}'s {seeds}; per-seed aggregates need shared seeds"
+                f"{block[task_id].get('seeds')} differ from {task_ids[0]}'s {seeds}; "
+                "per-seed aggregates need shared seeds"
             )
     return block
 
@@ -222,7 +226,8 @@ def rank_intervals(
     lo = np.quantile(boot, tail, axis=1, method="inverted_cdf")
     hi = np.quantile(boot, 1 - tail, axis=1, method="inverted_cdf")
     for row, index in enumerate(complete):
-        out[ids[index]] = RankInterval(int(point[row]), int(lo[row]), int(hi[row]))
+        out[ids[index]] = RankInterval(int(point[row]), int(lo[row]), int(hi[row]),
+                                       float(official[row]))
     return out
 
 
@@ -238,4 +243,62 @@ def rank_table(
             for metric in (metrics or spec.metrics)
         }
         for regime in (regimes or spec.regimes)
+    }
+
+
+def intervals_to_json(result: Mapping) -> dict:
+    """:func:`seed_intervals`'s result with every :class:`Interval` as a plain dict."""
+    def plain(value):
+        if isinstance(value, Interval):
+            return value.to_json()
+        if isinstance(value, Mapping):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+    return plain(result)
+
+
+def format_seed_intervals(result: Mapping) -> str:
+    """Per task, category, Macro and Micro: mean and 95% interval over seeds, as a table."""
+    def cell(iv: Interval) -> str:
+        if iv.lo is None:
+            return f"{iv.mean:.4f}"
+        return f"{iv.mean:.4f}  [{iv.lo:.4f}, {iv.hi:.4f}]"
+    rows = [(name, cell(iv)) for name, iv in result["tasks"].items()]
+    rows += [(f"[{name}]", cell(iv)) for name, iv in result["categories"].items()]
+    rows += [("Macro", cell(result["macro"])), ("Micro", cell(result["micro"]))]
+    width = max(len(name) for name, _ in rows)
+    head = (f"{result['metric']}, regime {result['regime']}: mean over seeds {result['seeds']} "
+            f"with {result['level']:.0%} t-interval (categories and Macro: per-seed aggregates)")
+    return "\n".join([head, *(f"{name:<{width}}  {text}" for name, text in rows)])
+
+
+def format_rank_intervals(ranks: Mapping[str, RankInterval | None], header: str) -> str:
+    """Models by rank with their interval, e.g. ``3 (2-6)``; incomplete models last, unranked."""
+    ordered = sorted(ranks, key=lambda m: (ranks[m] is None, ranks[m].rank if ranks[m] else 0, m))
+    width = max(len(m) for m in ordered)
+    lines = [header, f"{'rank (95%)':>12}  {'model':<{width}}  Macro"]
+    for model_id in ordered:
+        ri = ranks[model_id]
+        label, score = (ri.label(), f"{ri.score:.4f}") if ri else ("n/a", "incomplete")
+        lines.append(f"{label:>12}  {model_id:<{width}}  {score}")
+    return "\n".join(lines)
+
+
+def rank_fields(ranks: Mapping[str, Mapping[str, RankInterval | None]], model_id: str) -> dict:
+    """Leaderboard row fields ``rank_<M>`` and ``rank_ci_<M>`` (``[lo, hi]``) of one regime."""
+    fields: dict = {}
+    for metric, by_model in ranks.items():
+        ri = by_model.get(model_id)
+        fields[f"rank_{metric}"] = ri.rank if ri else None
+        fields[f"rank_ci_{metric}"] = [ri.lo, ri.hi] if ri else None
+    return fields
+
+
+def rank_interval_header(n_resamples: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict:
+    """How the leaderboard's rank intervals were made (its ``rank_intervals`` key)."""
+    return {
+        "ranks_by": "macro", "level": LEVEL, "resamples": n_resamples, "seed": seed,
+        "method": "stratified bootstrap over tasks within categories; percentile interval of "
+                  "each model's ranks (docs/uncertainty.md)",
+        "note": PUBLISHED_LIMITS,
     }

@@ -99,7 +99,7 @@ def test_lookup_and_errors(tmp_path, spec):
         find_submission("nope", directory)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"model_id": "x"}))
-    with pytest.raises(ValueError, match=r"bad\.json: field 'results' is missing"):
+    with pytest.raises(ValueError, match=r"bad\.json: <root>: 'results' is a required property"):
         load_submission(bad)
     lite = load_submission(KMER4_LITE)
     with pytest.raises(ValueError, match="not comparable"):

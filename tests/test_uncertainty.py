@@ -187,3 +187,18 @@ def test_cli_ranks_and_intervals(capsys, kmer4):
     assert "regime 10shot" in text and "regime 1shot" in text and "Macro" in text
     assert main(["intervals", str(published_dir() / "GROVER.json")]) == 2
     assert "means-only" in capsys.readouterr().err
+
+
+def test_leaderboard_rows_carry_rank_intervals_additively(published, spec):
+    from stages.leaderboard import LEADERBOARD_FILE, render_leaderboard
+
+    board = json.loads(render_leaderboard(published_dir())[LEADERBOARD_FILE])
+    assert board["rank_intervals"]["resamples"] == 1000 and board["rank_intervals"]["seed"] == 20260
+    for regime in spec.regimes:
+        expected = rank_intervals(published, regime, "F1", spec)
+        for row in board["data"][regime]:
+            ri = expected[row["model"]]
+            assert (row["rank_F1"], row["rank_ci_F1"]) == (ri.rank, [ri.lo, ri.hi])
+            assert {"macro_MCC", "micro_MCC", "cat_MCC", "model", "disp"} <= set(row)
+    first = board["data"]["full"][0]  # rows stay in the full regime's Macro MCC order
+    assert first["rank_MCC"] == 1 and first["rank_ci_MCC"][0] == 1

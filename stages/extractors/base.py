@@ -24,21 +24,32 @@ class ExtractorSettings:
 
     pooling: str = "mean"  # mean over real tokens; "cls" or "last" only where declared
     layer: int = -1  # hidden layer index (-1: last)
-    max_length: int | None = None  # tokens per window (None: the model's own limit)
-    window_stride: int | None = None  # nucleotides between window starts (None: no overlap)
+    max_length: int | None = None  # tokens per window, specials included (None: the model's limit)
+    window_stride: int | None = None  # content tokens between window starts (None: no overlap)
     strand: str = "forward"  # "forward" or "both" (mean of sequence and reverse complement)
-    dtype: str = "float32"  # compute dtype; bf16/fp16 only on GPU
-    padding_side: str = "right"
+    dtype: str = "float32"  # compute dtype; "auto" = bf16/fp16 on GPU, fp32 on CPU (resolved at load)
+    padding_side: str = "right"  # declared per family; see docs/extractors.md
     special_tokens: str = "exclude"  # whether CLS/SEP/BOS/EOS enter the mean
     options: dict[str, Any] = field(default_factory=dict)  # family-specific (e.g. k for k-mers)
+    # Speed only (RUNTIME_FIELDS): they never change the vector (tests prove batch invariance),
+    # so they stay out of the cache key and the fingerprint; run_report records what was used.
+    batch_size: int | None = None  # most windows per batch (None: the family's default)
+    batch_tokens: int | None = None  # most padded tokens per batch (None: the family's default)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def vector_json(self) -> dict[str, Any]:
+        """The settings that change the vector: what cache keys and submissions record."""
+        return {k: v for k, v in self.to_json().items() if k not in RUNTIME_FIELDS}
+
     def fingerprint(self) -> str:
-        """Stable hash of the settings, part of every embedding cache key."""
-        blob = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        """Stable hash of the vector settings, part of every embedding cache key."""
+        blob = json.dumps(self.vector_json(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+RUNTIME_FIELDS = frozenset({"batch_size", "batch_tokens"})
 
 
 @runtime_checkable
@@ -49,7 +60,11 @@ class Extractor(Protocol):
     settings: ExtractorSettings
 
     def embed(self, sequences: Sequence[str]) -> np.ndarray:
-        """One float32 row per sequence, in input order; never truncates silently."""
+        """One float32 row per sequence, in input order; never truncates silently.
+
+        An extractor may also accept ``progress=callable``, called with the number of
+        sequences finished so far in each step; the embed stage passes it when accepted.
+        """
         ...
 
     def identity(self) -> dict[str, Any]:
@@ -57,7 +72,11 @@ class Extractor(Protocol):
         ...
 
     def run_report(self) -> dict[str, Any]:
-        """Counters worth recording with the results (e.g. how many sequences were windowed)."""
+        """Counters worth recording with the results (e.g. how many sequences were windowed).
+
+        Numbers are counters summed since load (see :func:`report_delta`); other values
+        (e.g. a ``runtime`` dict with device and batch size) describe the run.
+        """
         ...
 
 
@@ -74,3 +93,16 @@ def check_embeddings(model_id: str, vectors: np.ndarray, n: int) -> np.ndarray:
     if not np.isfinite(vectors).all():
         raise ValueError(f"{model_id}: extractor returned NaN or infinite values")
     return vectors.astype(np.float32, copy=False)
+
+
+def report_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What happened between two ``run_report()`` calls.
+
+    Convention of ``run_report``: numbers are counters summed since load, anything else (a
+    dict, a string) describes the run; so numbers are differenced and the rest kept as is.
+    """
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    return {key: (value - before[key] if number(value) and number(before.get(key)) else value)
+            for key, value in after.items()}

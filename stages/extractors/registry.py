@@ -22,6 +22,11 @@ REGISTRY_PATH = paths.BENCHMARK_DIR / "model_registry.yaml"
 
 FAMILIES: dict[str, str] = {
     "kmer": "stages.extractors.kmer",
+    "hf_masked_lm": "stages.extractors.hf_masked_lm",
+    "hf_causal": "stages.extractors.hf_causal",
+    "hyena": "stages.extractors.hyena",
+    "caduceus": "stages.extractors.caduceus",
+    "external": "stages.extractors.external",
 }
 
 

@@ -1,0 +1,161 @@
+"""``geneb lockcheck``: fail when the committed ``dvc.lock`` no longer describes the repository.
+
+Works in a fresh clone without pulling anything (CI has no remote). Three probes, each of which
+catches cases the others miss (measured with DVC 3.67, see docs/dvc.md):
+
+1. ``dvc repro --allow-missing --dry``: a non-zero exit, or any ``Running stage`` line (a stale
+   stage whose inputs are all in git, e.g. a hand-edited output, exits 0 but prints it).
+2. ``dvc status --json``: says *why* each stage is stale (which dependency, parameter or output
+   changed). Entries that only mean "not pulled" (a DVC-cached path that git does not track is
+   ``deleted`` / ``not in cache``) are ignored.
+3. Orphans: ``dvc.lock`` entries of stages no longer in ``dvc.yaml`` (DVC never removes them),
+   and result files of models no longer in ``params.yaml`` (they would feed the leaderboard).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from stages.dvc_scratch import dvc_exe
+
+NOT_PULLED = {"deleted", "not in cache"}
+RESULT_KINDS = ("submissions", "metrics")
+
+
+@dataclass(frozen=True)
+class Finding:
+    stage: str
+    why: str
+
+
+@dataclass
+class LockReport:
+    findings: list[Finding] = field(default_factory=list)
+    dry_run_exit: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def _dvc(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([dvc_exe(), *args], cwd=repo, capture_output=True, text=True)
+
+
+def _git_tracked(repo: Path) -> set[str]:
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=repo, capture_output=True, text=True)
+    tracked = {name for name in out.stdout.split("\0") if name}
+    return tracked | {parent.as_posix() for name in tracked for parent in Path(name).parents}
+
+
+def _describe(entry: dict | str, tracked: set[str]) -> list[str]:
+    """Reasons in one ``dvc status --json`` entry, minus the "not pulled" noise."""
+    if isinstance(entry, str):  # "changed command", "always changed"
+        return [entry]
+    reasons = []
+    for kind, changes in entry.items():
+        for path, state in changes.items():
+            if isinstance(state, dict):  # params file -> {param: state}
+                reasons += [f"{kind}: {path} {param} ({s})" for param, s in state.items()]
+            elif not (state in NOT_PULLED and path not in tracked):
+                reasons.append(f"{kind}: {path} ({state})")
+    return reasons
+
+
+def _status_findings(repo: Path, tracked: set[str], locked: set[str]) -> list[Finding]:
+    proc = _dvc(repo, "status", "--json")
+    if proc.returncode != 0:
+        return [Finding("dvc status", _first_error(proc.stdout + proc.stderr))]
+    try:
+        status = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
+    except json.JSONDecodeError:
+        return [Finding("dvc status", f"unreadable output: {proc.stdout[-300:]!r}")]
+    findings = []
+    for stage, entries in status.items():
+        if "@" in stage and stage not in locked:  # a pipeline stage that was never run
+            findings.append(Finding(stage, "never run: no entry in dvc.lock (new stage)"))
+            continue
+        for entry in entries:
+            findings += [Finding(stage, why) for why in _describe(entry, tracked)]
+    return findings
+
+
+def _first_error(output: str) -> str:
+    errors = [line for line in output.splitlines() if line.startswith("ERROR")]
+    return errors[0] if errors else (output.strip().splitlines() or ["(no output)"])[-1]
+
+
+def _locked_stages(repo: Path) -> set[str]:
+    lock = repo / "dvc.lock"
+    if not lock.is_file():
+        return set()
+    return set((yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages", {}))
+
+
+def _orphan_findings(repo: Path, locked: set[str]) -> list[Finding]:
+    if not locked:
+        return []
+    proc = _dvc(repo, "stage", "list", "--name-only")
+    if proc.returncode != 0:
+        return [Finding("dvc.yaml", _first_error(proc.stdout + proc.stderr))]
+    defined = set(proc.stdout.split())
+    return [Finding(stage, "orphan: in dvc.lock but no longer in dvc.yaml (delete the entry, "
+                           "or run `dvc repro` after removing it from dvc.lock)")
+            for stage in sorted(locked - defined)]
+
+
+def _stray_results(repo: Path) -> list[Finding]:
+    params_path = repo / "params.yaml"
+    if not params_path.is_file():
+        return []
+    params = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
+    suite, models = params.get("suite"), set(params.get("models") or {})
+    findings = []
+    for kind in RESULT_KINDS:
+        folder = repo / "results" / str(suite) / kind
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            if path.stem not in models:
+                rel = path.relative_to(repo).as_posix()
+                findings.append(Finding(rel, f"orphan: model {path.stem!r} is not in params.yaml "
+                                             "'models' (delete the file and re-run `dvc repro`)"))
+    return findings
+
+
+def check_lock(repo: Path = Path(".")) -> LockReport:
+    """Run the three probes in ``repo``; the report lists every stale stage and why."""
+    repo = Path(repo).resolve()
+    started = time.perf_counter()
+    report = LockReport()
+    dry = _dvc(repo, "repro", "--allow-missing", "--dry")
+    output = dry.stdout + dry.stderr
+    report.dry_run_exit = dry.returncode
+    locked = _locked_stages(repo)
+    report.findings += _status_findings(repo, _git_tracked(repo), locked)
+    explained = {f.stage for f in report.findings}
+    for stage in re.findall(r"^Running stage '([^']+)'", output, flags=re.MULTILINE):
+        if stage not in explained:
+            report.findings.append(Finding(stage, "`dvc repro --dry` would run it"))
+    if dry.returncode != 0:
+        report.findings.append(Finding("dvc repro --allow-missing --dry",
+                                       f"exit {dry.returncode}: {_first_error(output)}"))
+    report.findings += _orphan_findings(repo, locked) + _stray_results(repo)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def format_report(report: LockReport) -> str:
+    """Human-readable verdict: one line per stage and reason."""
+    if report.ok:
+        return f"lockcheck: dvc.lock is up to date ({report.seconds:.1f} s)"
+    lines = [f"lockcheck: FAIL: dvc.lock is stale ({len(report.findings)} finding(s)):"]
+    lines += [f"  {f.stage}: {f.why}" for f in report.findings]
+    lines.append("fix: run `dvc repro`, then commit dvc.lock, params.yaml and results/ together")
+    return "\n".join(lines)

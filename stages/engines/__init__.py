@@ -1,0 +1,56 @@
+"""Embedding engines: ``local`` (this process) or ``ray`` (a Ray cluster), same files either way.
+
+``embed_suite_with_engine`` is what ``geneb embed`` / ``geneb run`` call; the engine comes from
+params.yaml's ``engine`` section or the ``--engine`` / ``--ray-address`` flags
+(:func:`stages.engines.config.resolve_engine`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stages.engines.config import EngineConfig, EngineConfigError, resolve_engine
+from stages.spec import Suite
+
+__all__ = ["EngineConfig", "EngineConfigError", "embed_suite_with_engine", "resolve_engine",
+           "same_embeddings"]
+
+
+def embed_suite_with_engine(model_id: str, suite: Suite, out_dir: Path,
+                            overrides: dict[str, Any] | None = None, device: str | None = None,
+                            engine: EngineConfig | None = None,
+                            progress: bool = True) -> dict[str, bool]:
+    """Embed ``suite`` with ``model_id`` into ``out_dir``; returns task id -> was it cached."""
+    engine = engine or EngineConfig()
+    if engine.name == "ray":
+        from stages.engines.ray_engine import embed_suite_ray
+
+        return embed_suite_ray(model_id, suite, out_dir, engine, overrides, device, progress).status
+    from stages.engines.local import embed_suite_local
+
+    return embed_suite_local(model_id, suite, out_dir, overrides, device, progress)
+
+
+def same_embeddings(a: Path, b: Path) -> list[str]:
+    """Differences between two embedding directories (empty: same tasks, keys, identical arrays)."""
+    from stages.embed import read_embeddings
+
+    names_a = sorted(p.name for p in Path(a).glob("*.npz"))
+    names_b = sorted(p.name for p in Path(b).glob("*.npz"))
+    if names_a != names_b:
+        return [f"task files differ: {sorted(set(names_a) ^ set(names_b))}"]
+    problems = []
+    for name in names_a:
+        x, y = read_embeddings(Path(a) / name), read_embeddings(Path(b) / name)
+        for attr in ("train_X", "train_y", "test_X", "test_y"):
+            left, right = getattr(x, attr), getattr(y, attr)
+            if left.dtype != right.dtype or not np.array_equal(left, right):
+                diff = (np.abs(left.astype(np.float64) - right.astype(np.float64)).max()
+                        if left.shape == right.shape else "shape")
+                problems.append(f"{name}: {attr} differs (max abs diff {diff})")
+        if x.meta.get("key") != y.meta.get("key"):
+            problems.append(f"{name}: cache keys differ")
+    return problems

@@ -1,0 +1,176 @@
+"""``geneb leaderboard``: the two JSON files the leaderboard site serves, built from submissions.
+
+Format (the published one, so existing consumers keep working): ``{"data": {regime: [row, ...]}}``
+where a row carries ``model, disp, params, official, zero_shot, submitted`` and ``micro_<M>``,
+``macro_<M>``, ``cat_<M>`` ({category: value}) for each metric M; ``leaderboard_tasks.json`` adds
+``tasks`` ([{id, label, cat}]) and per row ``task_<M>`` ({task id: value}) in place of ``cat_<M>``. Added top-level keys
+(``suite``, ``subsample``, ``categories`` ...) label what the numbers are; a lite (subsample)
+leaderboard says so in ``suite``/``subsample``/``notice``.
+Rows of both files also carry ``rank_<M>`` and ``rank_ci_<M>`` ([lo, hi] or null): the Macro
+rank and its 95% bootstrap rank interval (``stages.uncertainty``; method in ``rank_intervals``).
+
+Policies:
+
+* Every submission is validated for the requested suite first; any problem stops the build (a
+  lite file never reaches the official board, an official file never reaches a lite board).
+* Missing tasks: an incomplete submission fails validation, so it is never published. Below that,
+  ``stages.aggregate`` returns ``None`` for any category, Macro or Micro over a set with a missing
+  task, so a partial row could only show nulls (sorted last), never a mean over fewer tasks.
+* Display name, parameter count and provenance come from ``benchmark/model_meta.json`` (which
+  holds the corrected parameter counts); the submission's own ``meta`` is the fallback for a model
+  model_meta does not list yet.
+* Rows are ordered by the full regime's Macro MCC (descending; nulls last; then model id) in every
+  regime, so the default ranking is the same everywhere. Output is byte-for-byte deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stages import paths
+from stages.aggregate import summarize_regime
+from stages.io_utils import atomic_write_text
+from stages.model_meta import ModelMeta, default_model_meta
+from stages.spec import METRICS, BenchmarkSpec, Suite, default_spec
+from stages.uncertainty import rank_fields, rank_interval_header, rank_table
+from stages.validate import SubmissionError, validate_files
+
+LEADERBOARD_FILE = "leaderboard.json"
+TASKS_FILE = "leaderboard_tasks.json"
+RANKING = ("full", "macro", "MCC")  # regime, aggregate, metric of the default order
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One validated submission with the display metadata the board shows for it."""
+
+    model_id: str
+    meta: ModelMeta
+    results: dict[str, Any]
+
+
+def load_entries(submissions_dir: Path, suite: Suite, spec: BenchmarkSpec,
+                 model_meta: dict[str, ModelMeta]) -> list[Entry]:
+    """Validate every ``*.json`` in the folder for ``suite``; raise on any problem."""
+    files = sorted(Path(submissions_dir).glob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"{submissions_dir}: no submission files (*.json)")
+    checked = validate_files(files, suite.name, spec=spec, model_meta=model_meta)
+    problems = [problem for c in checked for problem in c.problems]
+    if problems:
+        raise SubmissionError(problems)
+    entries = []
+    for c in checked:
+        model_id = c.data["model_id"]  # type: ignore[index]
+        meta = model_meta.get(model_id) or ModelMeta.from_submission(model_id, c.data["meta"])  # type: ignore[index]
+        entries.append(Entry(model_id, meta, c.data["results"]))  # type: ignore[index]
+    return entries
+
+
+def build_rows(entry: Entry, regime: str, spec: BenchmarkSpec, task_ids: Sequence[str],
+               ranks: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The model's row in ``leaderboard.json`` and in ``leaderboard_tasks.json`` for one regime.
+
+    The one place row fields are defined: add new per-model fields here.
+    """
+    scores = entry.results.get(regime, {})
+    summary = summarize_regime(scores, spec, task_ids)
+    identity = {"model": entry.model_id, "disp": entry.meta.display, "params": entry.meta.params,
+                "official": entry.meta.provenance == "official",
+                "zero_shot": entry.meta.zero_shot, "submitted": entry.meta.provenance}
+    row: dict[str, Any] = dict(identity)
+    task_row: dict[str, Any] = dict(identity)
+    for metric in METRICS:
+        aggregates = {"micro_" + metric: summary[metric]["micro"],
+                      "macro_" + metric: summary[metric]["macro"]}
+        row.update(aggregates, **{"cat_" + metric: summary[metric]["categories"]})
+        task_row.update(aggregates, **{"task_" + metric: {
+            task_id: scores.get(task_id, {}).get(metric) for task_id in task_ids}})
+    if ranks is not None:  # rank_<M>, rank_ci_<M>: Macro rank and its 95% bootstrap interval
+        extra = rank_fields(ranks, entry.model_id)
+        row.update(extra)
+        task_row.update(extra)
+    return row, task_row
+
+
+def _ranking_key(entry: Entry, spec: BenchmarkSpec, task_ids: Sequence[str]) -> tuple:
+    regime, aggregate, metric = RANKING
+    value = summarize_regime(entry.results.get(regime, {}), spec, task_ids)[metric][aggregate]
+    return (value is None, -(value or 0.0), entry.model_id.casefold(), entry.model_id)
+
+
+def build_payloads(entries: Sequence[Entry], suite: Suite, spec: BenchmarkSpec
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The content of both files, in the published layout plus labelling keys."""
+    task_ids = suite.task_ids
+    ordered = sorted(entries, key=lambda e: _ranking_key(e, spec, task_ids))
+    grouped = spec.tasks_by_category(task_ids)
+    header: dict[str, Any] = {
+        "benchmark": spec.name,
+        "suite": suite.name,
+        "subsample": suite.is_subsample,
+        "notice": suite.description if suite.is_subsample else "",
+        "regimes": list(spec.regimes),
+        "metrics": list(spec.metrics),
+        "default_sort": {"regime": RANKING[0], "column": f"{RANKING[1]}_{RANKING[2]}"},
+        "categories": [{"name": name, "n_tasks": len(ids)} for name, ids in grouped.items()],
+        "n_models": len(ordered),
+        "rank_intervals": rank_interval_header(),
+    }
+    ranks = rank_table([{"model_id": e.model_id, "results": e.results} for e in entries], spec,
+                       task_ids)
+    rows: dict[str, list] = {regime: [] for regime in spec.regimes}
+    task_rows: dict[str, list] = {regime: [] for regime in spec.regimes}
+    for regime in spec.regimes:
+        for entry in ordered:
+            row, task_row = build_rows(entry, regime, spec, task_ids, ranks[regime])
+            rows[regime].append(row)
+            task_rows[regime].append(task_row)
+    tasks = [{"id": t.id, "label": t.label, "cat": t.category}
+             for t in spec.tasks if t.id in set(task_ids)]
+    return {**header, "data": rows}, {**header, "tasks": tasks, "data": task_rows}
+
+
+def _dumps(payload: dict[str, Any]) -> str:
+    """Compact, key order as built, no NaN: the same input always gives the same bytes."""
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+
+
+def render_leaderboard(submissions_dir: Path, suite: str = "full",
+                       spec: BenchmarkSpec | None = None,
+                       model_meta: dict[str, ModelMeta] | None = None) -> dict[str, str]:
+    """File name -> exact text of each output file, without writing anything."""
+    spec = spec or default_spec()
+    model_meta = default_model_meta() if model_meta is None else model_meta
+    chosen = spec.suite(suite)
+    entries = load_entries(Path(submissions_dir), chosen, spec, model_meta)
+    board, tasks = build_payloads(entries, chosen, spec)
+    return {LEADERBOARD_FILE: _dumps(board), TASKS_FILE: _dumps(tasks)}
+
+
+def build_leaderboard(submissions_dir: Path = paths.SUBMISSIONS_DIR,
+                      out_dir: Path = paths.LEADERBOARD_DIR, suite: str = "full"
+                      ) -> tuple[Path, Path]:
+    """Validate ``submissions_dir`` for ``suite`` and write both files into ``out_dir``."""
+    rendered = render_leaderboard(Path(submissions_dir), suite)
+    written = []
+    for name, text in rendered.items():
+        atomic_write_text(Path(out_dir) / name, text)
+        written.append(Path(out_dir) / name)
+    return written[0], written[1]
+
+
+def stale_files(submissions_dir: Path = paths.SUBMISSIONS_DIR,
+                out_dir: Path = paths.LEADERBOARD_DIR, suite: str = "full") -> list[Path]:
+    """Output files that differ from a fresh build (CI's check against hand edits)."""
+    rendered = render_leaderboard(Path(submissions_dir), suite)
+    stale = []
+    for name, text in rendered.items():
+        path = Path(out_dir) / name
+        if not path.is_file() or path.read_bytes() != text.encode("utf-8"):
+            stale.append(path)
+    return stale

@@ -1,0 +1,333 @@
+"""``geneb validate``: is a submission file fit for a leaderboard?
+
+One :class:`Problem` per defect, each naming the file, the field (a ``/``-separated path into the
+JSON) and what is wrong, so a contributor can fix a pull request without reading this code. The
+structure comes from ``benchmark/schema/submission.schema.json`` (the published v1.0 keys plus the
+optional ``suite`` and ``run_settings``); the rules a schema cannot express live here: the suite's
+exact task set, file name and model id safety, provenance claims against ``model_meta.json``,
+and non-finite numbers, which Python's JSON reader would otherwise accept silently.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from stages import paths
+from stages.model_meta import PROVENANCES, RESTRICTED_PROVENANCES, ModelMeta, default_model_meta
+from stages.spec import METRICS, BenchmarkSpec, default_spec
+
+MAX_FILE_BYTES = 4 * 1024 * 1024  # a full submission with per-seed run settings is ~0.5 MB
+MAX_MODEL_ID_LENGTH = 100
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_PER_SEED_TOLERANCE = 1e-9
+_SHOWN = 5  # task ids named in one "missing tasks" line
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.message}"
+
+
+@dataclass
+class Checked:
+    """One file's parsed content (``None`` when unreadable) and everything wrong with it."""
+
+    path: Path
+    data: dict[str, Any] | None
+    problems: list[Problem] = field(default_factory=list)
+
+
+class SubmissionError(ValueError):
+    """Raised where invalid submissions must stop a build; the message lists every problem."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        super().__init__("invalid submission(s):\n" + "\n".join(str(p) for p in self.problems))
+
+
+class _NonFinite:
+    """Stand-in for ``NaN`` / ``Infinity`` literals so they are reported, not parsed as floats."""
+
+    def __init__(self, literal: str):
+        self.literal = literal
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise _DuplicateKey(f"key {key!r} appears more than once in one object")
+    return dict(pairs)
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads((paths.SCHEMA_DIR / "submission.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def model_id_problems(model_id: str) -> list[str]:
+    """Why ``model_id`` is not a safe file name (empty list when it is)."""
+    if not model_id:
+        return ["is empty"]
+    found = []
+    if len(model_id) > MAX_MODEL_ID_LENGTH:
+        found.append(f"is {len(model_id)} characters long; at most {MAX_MODEL_ID_LENGTH} allowed")
+    if "/" in model_id or "\\" in model_id:
+        found.append(f"{model_id!r} contains a path separator")
+    if ".." in model_id:
+        found.append(f"{model_id!r} contains '..'")
+    if any(unicodedata.category(ch) == "Cc" for ch in model_id):
+        found.append(f"{model_id!r} contains control characters")
+    if not found and not _SAFE_ID.fullmatch(model_id):
+        found.append(f"{model_id!r} may only use letters, digits, '.', '_' and '-', "
+                     "starting with a letter or digit")
+    return found
+
+
+def _pointer(parts: Iterable[Any]) -> str:
+    return "/".join(str(part) for part in parts) or "<root>"
+
+
+def _non_finite(value: Any, where: tuple = ()) -> list[tuple[tuple, str]]:
+    """Paths of NaN/Infinity literals and of numbers too large for a float (``1e400``)."""
+    if isinstance(value, _NonFinite):
+        return [(where, value.literal)]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(where, repr(value))]
+    items = value.items() if isinstance(value, dict) else enumerate(value) \
+        if isinstance(value, list) else ()
+    return [hit for key, item in items for hit in _non_finite(item, (*where, key))]
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator in ("minimum", "maximum"):
+        bounds = error.schema  # the sub-schema of the number that failed
+        return f"{error.instance} is outside [{bounds.get('minimum')}, {bounds.get('maximum')}]"
+    if error.validator == "pattern" and error.path and error.path[-1] == "display":
+        return "contains control characters"
+    return error.message
+
+
+def read_submission(path: Path) -> Checked:
+    """Parse one file with the size, encoding, duplicate-key and non-finite checks."""
+    path = Path(path)
+    checked = Checked(path, None)
+    name = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        checked.problems.append(Problem(name, "<file>", f"cannot read: {exc.strerror or exc}"))
+        return checked
+    if size > MAX_FILE_BYTES:
+        checked.problems.append(Problem(
+            name, "<file>", f"is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes"))
+        return checked
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=_no_duplicates,
+                          parse_constant=_NonFinite)
+    except UnicodeDecodeError as exc:
+        checked.problems.append(Problem(name, "<file>", f"is not UTF-8 text ({exc.reason})"))
+        return checked
+    except (json.JSONDecodeError, _DuplicateKey) as exc:
+        checked.problems.append(Problem(name, "<file>", f"is not valid JSON: {exc}"))
+        return checked
+    if not isinstance(data, dict):
+        checked.problems.append(Problem(name, "<root>", "must be a JSON object"))
+        return checked
+    checked.data = data
+    return checked
+
+
+def check_submission(
+    data: dict[str, Any],
+    name: str,
+    *,
+    stem: str | None = None,
+    suite: str = "full",
+    spec: BenchmarkSpec | None = None,
+    model_meta: dict[str, ModelMeta] | None = None,
+) -> list[Problem]:
+    """Every problem of a parsed submission meant for the ``suite`` leaderboard."""
+    spec = spec or default_spec()
+    model_meta = default_model_meta() if model_meta is None else model_meta
+    expected = spec.suite(suite)
+    problems: list[Problem] = []
+
+    def add(where: Iterable[Any] | str, message: str) -> None:
+        problems.append(Problem(name, where if isinstance(where, str) else _pointer(where), message))
+
+    bad_numbers = _non_finite(data)
+    for where, literal in bad_numbers:
+        add(where, f"{literal} is not allowed: every score must be a finite number")
+    skip = {tuple(str(p) for p in where) for where, _ in bad_numbers}
+    for error in sorted(_validator().iter_errors(data), key=lambda e: (_pointer(e.absolute_path),
+                                                                         e.message)):
+        if tuple(str(p) for p in error.absolute_path) not in skip:
+            add(error.absolute_path, _describe(error))
+
+    model_id = data.get("model_id")
+    if isinstance(model_id, str):
+        for message in model_id_problems(model_id):
+            add("model_id", message)
+        if stem is not None and model_id != stem:
+            add("model_id", f"{model_id!r} does not match the file name {stem + '.json'!r} "
+                            "(a submission is stored as <model_id>.json)")
+
+    claimed = data.get("suite", "full")
+    if isinstance(claimed, str):
+        problems.extend(_suite_problems(data, name, claimed, expected.name, spec))
+        if claimed in spec.suites:
+            problems.extend(_coverage_problems(data, name, spec, spec.suite(claimed).task_ids))
+
+    meta = data.get("meta")
+    if isinstance(meta, dict) and isinstance(model_id, str):
+        claim, listed = meta.get("provenance"), model_meta.get(model_id)
+        if claim in RESTRICTED_PROVENANCES and (listed is None or listed.provenance != claim):
+            lists = f"lists it as {listed.provenance!r}" if listed else "does not list this model"
+            add("meta/provenance", f"{claim!r} is granted by the maintainers only; "
+                                   f"benchmark/model_meta.json {lists}")
+        elif (expected.is_official and listed is not None and claim in PROVENANCES
+              and claim != listed.provenance):
+            add("meta/provenance", f"{claim!r} disagrees with benchmark/model_meta.json "
+                                   f"({listed.provenance!r})")
+
+    if isinstance(data.get("run_settings"), dict) and not skip:
+        problems.extend(_run_settings_problems(data, name, spec))
+    return problems
+
+
+def _suite_problems(data: dict, name: str, claimed: str, expected: str, spec: BenchmarkSpec
+                    ) -> list[Problem]:
+    if claimed not in spec.suites:
+        return [Problem(name, "suite", f"unknown suite {claimed!r}; known: "
+                                       f"{', '.join(sorted(spec.suites))}")]
+    found = []
+    if claimed != expected:
+        if spec.suite(expected).is_official:
+            why = (f"{claimed!r} is a subsample smoke-test suite; its scores are not GENEB scores "
+                   "and cannot be submitted as GENEB results" if spec.suite(claimed).is_subsample
+                   else f"{claimed!r} results cannot go on the {expected!r} leaderboard")
+        else:
+            why = f"file claims suite {claimed!r} but this is the {expected!r} leaderboard"
+        found.append(Problem(name, "suite", why))
+    recorded = (data.get("run_settings") or {}).get("suite")
+    if isinstance(recorded, dict):
+        if recorded.get("name") not in (None, claimed):
+            found.append(Problem(name, "run_settings/suite/name",
+                                 f"{recorded.get('name')!r} disagrees with suite {claimed!r}"))
+        if recorded.get("subsample") is True and not spec.suite(claimed).is_subsample:
+            found.append(Problem(name, "run_settings/suite/subsample",
+                                 f"the run used a subsample, but the file claims suite {claimed!r}"))
+    return found
+
+
+def _coverage_problems(data: dict, name: str, spec: BenchmarkSpec, task_ids: Sequence[str]
+                       ) -> list[Problem]:
+    """Missing or extra regimes and tasks against the claimed suite (one line per regime)."""
+    results = data.get("results")
+    if not isinstance(results, dict):
+        return []
+    found = []
+    missing_regimes = [r for r in spec.regimes if r not in results]
+    if missing_regimes:
+        found.append(Problem(name, "results", f"missing regime(s): {', '.join(missing_regimes)}"))
+    for regime in sorted(set(results) - set(spec.regimes)):
+        found.append(Problem(name, f"results/{regime}",
+                             f"unknown regime; expected {', '.join(spec.regimes)}"))
+    wanted, known = set(task_ids), set(spec.task_ids)
+    for regime in (r for r in spec.regimes if isinstance(results.get(r), dict)):
+        present = set(results[regime])
+        missing = [t for t in task_ids if t not in present]
+        if missing:
+            more = f" (and {len(missing) - _SHOWN} more)" if len(missing) > _SHOWN else ""
+            found.append(Problem(name, f"results/{regime}", f"missing {len(missing)} of "
+                                 f"{len(task_ids)} tasks: {', '.join(missing[:_SHOWN])}{more}"))
+        for task_id in sorted(present - wanted):
+            why = "not a task of this suite" if task_id in known else "unknown task id"
+            found.append(Problem(name, f"results/{regime}/{task_id}", why))
+    return found
+
+
+def _run_settings_problems(data: dict, name: str, spec: BenchmarkSpec) -> list[Problem]:
+    """Run settings must describe this very result: same harness, data pin, tasks and seeds."""
+    settings, found = data["run_settings"], []
+    if settings.get("harness_version") != data.get("harness_version"):
+        found.append(Problem(name, "run_settings/harness_version",
+                             f"{settings.get('harness_version')!r} disagrees with harness_version "
+                             f"{data.get('harness_version')!r}"))
+    dataset = settings.get("dataset") or {}
+    pin = {"repo_id": spec.dataset.repo_id, "revision": spec.dataset.revision}
+    for key, value in pin.items():
+        if dataset.get(key) != value:
+            found.append(Problem(name, f"run_settings/dataset/{key}",
+                                 f"{dataset.get(key)!r} is not the pinned {value!r}"))
+    seeds = list(spec.protocol.seeds)
+    results = data.get("results") or {}
+    for regime, tasks in (settings.get("per_seed") or {}).items():
+        for task_id, record in tasks.items():
+            where = f"run_settings/per_seed/{regime}/{task_id}"
+            if record.get("seeds") != seeds:
+                found.append(Problem(name, f"{where}/seeds",
+                                     f"{record.get('seeds')} are not the protocol seeds {seeds}"))
+            reported = (results.get(regime) or {}).get(task_id) or {}
+            for metric in METRICS:
+                values = record.get(metric) or []
+                if metric in reported and (not values or abs(
+                        sum(values) / len(values) - reported[metric]) > _PER_SEED_TOLERANCE):
+                    found.append(Problem(name, f"{where}/{metric}",
+                                         f"per-seed values do not average to the reported "
+                                         f"{reported[metric]}"))
+    return found
+
+
+def validate_file(path: Path, suite: str = "full", **context: Any) -> Checked:
+    """Read and check one file (``context``: optional ``spec`` and ``model_meta``)."""
+    checked = read_submission(path)
+    if checked.data is not None:
+        stem = checked.path.name[:-5] if checked.path.name.endswith(".json") else None
+        if stem is None:
+            checked.problems.append(Problem(str(path), "<file>", "name must end in .json"))
+        checked.problems.extend(check_submission(checked.data, str(path), stem=stem, suite=suite,
+                                                 **context))
+    return checked
+
+
+def validate_files(files: Sequence[Path], suite: str = "full", **context: Any) -> list[Checked]:
+    """Check every file, then model ids that clash ignoring case (they collide on some disks)."""
+    results = [validate_file(path, suite, **context) for path in files]
+    by_folded: dict[str, list[Checked]] = {}
+    for checked in results:
+        model_id = (checked.data or {}).get("model_id")
+        if isinstance(model_id, str):
+            by_folded.setdefault(model_id.casefold(), []).append(checked)
+    for group in by_folded.values():
+        ids = sorted({c.data["model_id"] for c in group})  # type: ignore[index]
+        if len(group) > 1:
+            for checked in group:
+                others = [str(c.path) for c in group if c is not checked]
+                what = "differs only by case from" if len(ids) > 1 else "is also used by"
+                checked.problems.append(Problem(
+                    str(checked.path), "model_id",
+                    f"{checked.data['model_id']!r} {what} {', '.join(others)}; "  # type: ignore[index]
+                    "model ids must be unique ignoring case"))
+    return results

@@ -1,0 +1,218 @@
+"""Tiny random-initialised models of the real architecture classes (BERT, ESM, Llama, Mistral,
+GPT-2), saved with ``save_pretrained`` and loaded through the registry exactly as a hub id is:
+``load_extractor`` -> family ``load`` -> ``AutoTokenizer/AutoModel*.from_pretrained(source)``.
+No download is ever attempted (HF_HUB_OFFLINE=1; every source is a local directory)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import yaml  # noqa: E402
+
+from stages.extractors.hf import ExtractorLoadError  # noqa: E402
+from stages.extractors.registry import get_model_entry, load_extractor  # noqa: E402
+
+MAX_POSITIONS = 48  # small, so that a few hundred bases already need windows
+RNG = random.Random(7)
+
+
+def dna(n: int) -> str:
+    return "".join(RNG.choice("ACGT") for _ in range(n))
+
+
+def bpe_tokenizer(template: str | None, specials: dict[str, str]):
+    """A byte-pair DNA tokenizer trained on random DNA (the DNABERT-2 / GROVER / decoder kind)."""
+    from tokenizers import Tokenizer, models, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    names = list(dict.fromkeys(specials.values()))
+    tok = Tokenizer(models.BPE(unk_token=specials.get("unk_token")))
+    trainer = trainers.BpeTrainer(vocab_size=80, special_tokens=names, initial_alphabet=list("ACGTN"),
+                                  show_progress=False)
+    tok.train_from_iterator([dna(300) for _ in range(200)], trainer)
+    if template:
+        used = [name for name in names if name in template]
+        tok.post_processor = processors.TemplateProcessing(
+            single=template, special_tokens=[(name, tok.token_to_id(name)) for name in used])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=MAX_POSITIONS, **specials)
+
+
+def save(directory: Path, tokenizer, model) -> str:
+    tokenizer.save_pretrained(directory)
+    model.save_pretrained(directory)
+    return str(directory)
+
+
+def build_bert(directory: Path) -> str:
+    from transformers import BertConfig, BertForMaskedLM
+
+    tok = bpe_tokenizer("[CLS] $A [SEP]", {"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS]",
+                                           "sep_token": "[SEP]", "mask_token": "[MASK]"})
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=MAX_POSITIONS,
+                        pad_token_id=tok.pad_token_id)
+    return save(directory, tok, BertForMaskedLM(config))
+
+
+def build_esm(directory: Path) -> str:
+    """Nucleotide-Transformer-like: ESM with rotary positions and a non-overlapping 6-mer vocab."""
+    from transformers import EsmConfig, EsmForMaskedLM, EsmTokenizer
+
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = (["<unk>", "<pad>", "<mask>", "<cls>", "<eos>"]
+             + ["".join(p) for p in itertools.product("ACGT", repeat=6)] + list("ACGTN"))
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tok = EsmTokenizer(str(directory / "vocab.txt"), model_max_length=MAX_POSITIONS)
+    config = EsmConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                       intermediate_size=64, max_position_embeddings=MAX_POSITIONS + 2, pad_token_id=1,
+                       mask_token_id=2, position_embedding_type="rotary", token_dropout=False)
+    return save(directory, tok, EsmForMaskedLM(config))
+
+
+def build_decoder(directory: Path, kind: str) -> str:
+    import transformers
+
+    if kind == "gpt2":
+        tok = bpe_tokenizer(None, {"unk_token": "<|endoftext|>", "eos_token": "<|endoftext|>"})
+        config = transformers.GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=2,
+                                         n_positions=MAX_POSITIONS)
+        return save(directory, tok, transformers.GPT2LMHeadModel(config))
+    tok = bpe_tokenizer("<s> $A", {"unk_token": "<unk>", "pad_token": "<pad>", "bos_token": "<s>",
+                                   "eos_token": "</s>"})
+    cls = {"llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM),
+           "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM)}[kind]
+    config = cls[0](vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                    num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=MAX_POSITIONS,
+                    pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id)
+    return save(directory, tok, cls[1](config))
+
+
+# model id -> (builder, family, options): the family's real loading path for each architecture
+MODELS = {
+    "tiny-bert": (build_bert, "hf_masked_lm", {}),
+    "tiny-esm": (build_esm, "hf_masked_lm", {"auto_class": "masked_lm"}),
+    "tiny-llama": (lambda d: build_decoder(d, "llama"), "hf_causal", {"auto_class": "causal_lm"}),
+    "tiny-mistral": (lambda d: build_decoder(d, "mistral"), "hf_causal", {}),
+    "tiny-gpt2": (lambda d: build_decoder(d, "gpt2"), "hf_causal", {}),
+}
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory) -> Path:
+    """A registry file whose sources are the saved tiny models (local paths instead of hub ids)."""
+    torch.manual_seed(0)
+    root = tmp_path_factory.mktemp("tiny-models")
+    models = {}
+    for model_id, (build, family, options) in MODELS.items():
+        source = build(root / model_id)
+        models[model_id] = {"extractor": family, "display": model_id, "params": 0, "source": source,
+                            "settings": {"dtype": "auto", "options": options, "batch_size": 16}}
+    path = root / "model_registry.yaml"
+    path.write_text(yaml.safe_dump({"models": models}))
+    return path
+
+
+def extractor(registry: Path, model_id: str, **overrides):
+    return load_extractor(get_model_entry(model_id, registry), overrides or None, device="cpu")
+
+
+@pytest.mark.parametrize("model_id", sorted(MODELS))
+def test_embedding_does_not_depend_on_batch_composition_or_padding(registry, model_id):
+    ex = extractor(registry, model_id)
+    assert ex.settings.dtype == "float32" and ex.settings.max_length == MAX_POSITIONS
+    target = dna(31)
+    longer = [dna(n) for n in (90, 120, 60, 150)]  # pads the target heavily in its batch
+    alone = ex.embed([target])
+    mixed = ex.embed(longer[:2] + [target] + longer[2:])
+    assert alone.shape == (1, ex.hidden_size) and alone.dtype == np.float32
+    np.testing.assert_allclose(mixed[2], alone[0], rtol=1e-4, atol=1e-5)
+    assert not np.allclose(mixed[0], mixed[1], atol=1e-3)  # different sequences, different vectors
+    one_by_one = np.stack([ex.embed([s])[0] for s in longer])
+    np.testing.assert_allclose(np.delete(mixed, 2, axis=0), one_by_one, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("model_id", ["tiny-gpt2", "tiny-llama"])  # absolute and rotary positions
+def test_left_padding_keeps_decoder_positions_via_position_ids(registry, model_id):
+    right = extractor(registry, model_id)
+    left = extractor(registry, model_id, padding_side="left")
+    target, longer = dna(20), [dna(140), dna(100)]
+    alone = right.embed([target])[0]
+    np.testing.assert_allclose(left.embed(longer + [target])[2], alone, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(left.embed([target])[0], alone, rtol=1e-4, atol=1e-5)
+
+
+def test_encoders_refuse_left_padding(registry):
+    with pytest.raises(ExtractorLoadError, match=r"tiny-bert: padding_side 'left' is not allowed"):
+        extractor(registry, "tiny-bert", padding_side="left")
+
+
+@pytest.mark.parametrize("model_id", ["tiny-bert", "tiny-esm", "tiny-gpt2"])
+def test_long_sequences_are_windowed_never_truncated(registry, model_id):
+    ex = extractor(registry, model_id)
+    long = dna(1200)
+    changed_tail = long[:-30] + "".join({"A": "C", "C": "G", "G": "T", "T": "A"}[b] for b in long[-30:])
+    before = ex.run_report()
+    vectors = ex.embed([long, changed_tail, dna(10)])
+    report = ex.run_report()
+    assert report["windowed_sequences"] - before["windowed_sequences"] == 2
+    assert report["windows"] - before["windows"] > 4
+    assert not np.allclose(vectors[0], vectors[1], atol=1e-4)  # the tail past max_length counts
+    plain, overlap = extractor(registry, model_id), extractor(registry, model_id, window_stride=10)
+    assert overlap.settings.window_stride == 10
+    plain.embed([long])
+    overlap.embed([long])
+    assert overlap.run_report()["windows"] > 2 * plain.run_report()["windows"] > 4
+
+
+def test_reverse_complement_strand_is_the_mean_of_both(registry):
+    both = extractor(registry, "tiny-bert", strand="both")
+    forward = extractor(registry, "tiny-bert")
+    seq = dna(40)
+    rc = seq.translate(str.maketrans("ACGT", "TGCA"))[::-1]
+    expected = (forward.embed([seq])[0] + forward.embed([rc])[0]) / 2
+    np.testing.assert_allclose(both.embed([seq])[0], expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(both.embed([rc])[0], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_out_of_memory_halves_the_batch_and_gives_the_same_vectors(registry):
+    ex = extractor(registry, "tiny-mistral")
+    seqs = [dna(n) for n in range(20, 100, 5)]
+    reference = ex.embed(seqs)
+    real_forward = ex._forward
+
+    def forward_that_fits_four_rows(rows):
+        if len(rows) > 4:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_forward(rows)
+
+    ex._forward = forward_that_fits_four_rows
+    np.testing.assert_allclose(ex.embed(seqs), reference, rtol=1e-5, atol=1e-6)
+    report = ex.run_report()
+    assert report["oom_backoffs"] >= 2 and report["runtime"]["batch_size"] <= 4
+
+
+def test_special_tokens_rule_is_applied(registry):
+    exclude = extractor(registry, "tiny-bert")
+    include = extractor(registry, "tiny-bert", special_tokens="include")
+    cls = extractor(registry, "tiny-bert", pooling="cls", special_tokens="include")
+    seq = dna(30)
+    assert exclude._prefix and exclude._suffix  # [CLS] ... [SEP] found by probing the tokenizer
+    assert not np.allclose(exclude.embed([seq]), include.embed([seq]), atol=1e-5)
+    assert not np.allclose(cls.embed([seq]), include.embed([seq]), atol=1e-5)
+    with pytest.raises(ExtractorLoadError, match="adds no leading token"):
+        extractor(registry, "tiny-gpt2", pooling="cls")
+
+
+def test_identity_pins_local_weights_by_content(registry, tmp_path):
+    ex = extractor(registry, "tiny-gpt2")
+    identity = ex.identity()
+    assert identity["architecture"] == "GPT2Model" and len(identity["sha256"]) == 64
+    assert extractor(registry, "tiny-gpt2").identity() == identity

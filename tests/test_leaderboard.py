@@ -1,0 +1,198 @@
+"""``geneb leaderboard``: the published format, numbers recomputed by hand from the submission
+files and pinned to the authors' own published leaderboard, the suite and missing-task policies,
+and byte-identical, hand-edit-free output."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from stages import paths
+from stages.cli import main
+from stages.leaderboard import (
+    Entry,
+    build_leaderboard,
+    build_payloads,
+    build_rows,
+    stale_files,
+)
+from stages.model_meta import default_model_meta
+from stages.validate import SubmissionError
+
+
+@pytest.fixture(scope="module")
+def built_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("board")
+    build_leaderboard(paths.SUBMISSIONS_DIR, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(built_dir) -> tuple[dict, dict]:
+    return tuple(json.loads((built_dir / name).read_text()) for name in (
+        "leaderboard.json", "leaderboard_tasks.json"))
+
+
+def test_rows_have_the_published_fields(built, spec):
+    board, tasks = built
+    assert set(board["data"]) == set(tasks["data"]) == {"full", "10shot", "1shot"}
+    published_keys = {"model", "disp", "params", "official", "zero_shot", "submitted"}
+    for metric in ("MCC", "Acc", "F1"):
+        published_keys |= {f"micro_{metric}", f"macro_{metric}", f"cat_{metric}"}
+    for rows in board["data"].values():
+        assert len(rows) == 41
+        for row in rows:
+            assert published_keys <= set(row)
+            assert list(row["cat_MCC"]) == list(spec.category_order)
+    assert tasks["tasks"] == [{"id": t.id, "label": t.label, "cat": t.category} for t in spec.tasks]
+    for row in tasks["data"]["1shot"]:
+        assert list(row["task_F1"]) == list(spec.task_ids)
+
+
+def test_every_aggregate_equals_a_hand_computation(built, published, hand_scores):
+    board, tasks = built
+    for regime, rows in board["data"].items():
+        for row, task_row in zip(rows, tasks["data"][regime], strict=True):
+            results = published[row["model"]]["results"][regime]
+            for metric in ("MCC", "Acc", "F1"):
+                cats, macro, micro = hand_scores(results, metric)
+                assert row[f"macro_{metric}"] == pytest.approx(macro, abs=1e-12)
+                assert row[f"micro_{metric}"] == pytest.approx(micro, abs=1e-12)
+                assert row[f"cat_{metric}"] == pytest.approx(cats, abs=1e-12)
+                assert task_row[f"task_{metric}"] == {t: s[metric] for t, s in results.items()}
+
+
+# From the GENEB authors' own published leaderboard/leaderboard.json (chenkenbio/GENEB, commit
+# 36e02af), full regime: (model, macro_MCC, micro_MCC, tolerance). That board was built from
+# full-precision scores; the dnabert2 submission file was later rounded to 4 decimals, so its
+# means can differ by up to 5e-5 (half a unit in the 4th decimal), the others not at all.
+PUBLISHED_BOARD = [
+    ("agro-nucleotide-transformer-1b", 0.49693228727837996, 0.4962853848839059, 1e-12),
+    ("BioFM-265M", 0.341721876987488, 0.336277704417613, 1e-12),
+    ("deepgene", 0.4303465443177157, 0.42439187083758967, 1e-12),
+    ("dnabert2-no-flashattention", 0.510735569226201, 0.5060400420901958, 5e-5),
+]
+
+
+@pytest.mark.parametrize(("model", "macro", "micro", "tolerance"), PUBLISHED_BOARD)
+def test_matches_the_authors_published_leaderboard(built, model, macro, micro, tolerance):
+    row = next(r for r in built[0]["data"]["full"] if r["model"] == model)
+    assert row["macro_MCC"] == pytest.approx(macro, abs=tolerance)
+    assert row["micro_MCC"] == pytest.approx(micro, abs=tolerance)
+
+
+def test_display_metadata_comes_from_model_meta(built, published):
+    rows = {r["model"]: r for r in built[0]["data"]["full"]}
+    # the corrected counts of three models, which their submission files do not carry
+    for model, params, old in [("caduceus-ps_seqlen-131k_d_model-256_n_layer-16", 8_000_000, 1_930_000),
+                               ("eccdnamamba_weights", 537_000_000, 1_000_000_000),
+                               ("enformer-official-rough", 252_000_000, 250_000_000)]:
+        assert rows[model]["params"] == params
+        assert published[model]["meta"]["params"] == old
+    assert rows["dnabert2-no-flashattention"]["disp"] == "dnabert2"
+    assert (rows["splicebert-1024nt"]["submitted"], rows["splicebert-1024nt"]["official"]) == (
+        "self-reported", False)
+    assert sum(r["official"] for r in rows.values()) == 40
+
+
+def test_default_order_is_full_regime_macro_mcc(built, published, hand_scores):
+    expected = sorted(published, key=lambda m: -hand_scores(published[m]["results"]["full"], "MCC")[1])
+    for regime in ("full", "10shot", "1shot"):
+        assert [r["model"] for r in built[0]["data"][regime]] == expected
+    assert built[0]["default_sort"] == {"regime": "full", "column": "macro_MCC"}
+
+
+def test_official_board_is_labelled_full(built):
+    board, tasks = built
+    for payload in (board, tasks):
+        assert (payload["suite"], payload["subsample"], payload["notice"]) == ("full", False, "")
+        assert payload["n_models"] == 41
+        assert sum(c["n_tasks"] for c in payload["categories"]) == 100
+
+
+def test_output_is_byte_identical_and_the_committed_files_are_a_clean_rebuild(built_dir, tmp_path):
+    again = build_leaderboard(paths.SUBMISSIONS_DIR, tmp_path)
+    assert [p.read_bytes() for p in again] == [(built_dir / p.name).read_bytes() for p in again]
+    assert stale_files() == [], "leaderboard/*.json differ from a rebuild: run `geneb leaderboard`"
+
+
+def test_check_catches_a_hand_edit(built_dir, tmp_path, capsys):
+    out = shutil.copytree(built_dir, tmp_path / "board")
+    assert main(["leaderboard", "--out", str(out), "--check"]) == 0
+    edited = out / "leaderboard.json"
+    edited.write_text(edited.read_text().replace('"disp":"GROVER"', '"disp":"GROVER!"', 1))
+    assert main(["leaderboard", "--out", str(out), "--check"]) == 1
+    assert f"{edited}: differs from a rebuild" in capsys.readouterr().out
+
+
+def copy_submissions(dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for path in paths.SUBMISSIONS_DIR.glob("*.json"):
+        shutil.copyfile(path, dest / path.name)
+    return dest
+
+
+def test_a_model_missing_a_task_is_refused_not_averaged(tmp_path, capsys, published, spec):
+    folder = copy_submissions(tmp_path / "subs")
+    partial = copy.deepcopy(published["GROVER"])
+    del partial["results"]["full"][spec.task_ids[0]]
+    (folder / "GROVER.json").write_text(json.dumps(partial))
+    with pytest.raises(SubmissionError, match=f"GROVER.json: results/full: missing 1 of 100 tasks: "
+                                              f"{spec.task_ids[0]}"):
+        build_leaderboard(folder, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert main(["leaderboard", "--submissions", str(folder), "--out", str(tmp_path / "o")]) == 2
+    assert "missing 1 of 100 tasks" in capsys.readouterr().err
+
+
+def test_a_partial_row_gets_nulls_never_a_mean_over_fewer_tasks(published, spec, hand_scores):
+    results = copy.deepcopy(published["GROVER"]["results"])
+    missing = spec.task_ids[0]  # a Histone Mod. task
+    del results["full"][missing]
+    entry = Entry("GROVER", default_model_meta()["GROVER"], results)
+    row, task_row = build_rows(entry, "full", spec, spec.task_ids)
+    cats, _, _ = hand_scores(published["GROVER"]["results"]["full"], "MCC")
+    assert row["cat_MCC"]["Histone Mod."] is None
+    assert row["macro_MCC"] is None and row["micro_MCC"] is None
+    assert row["cat_MCC"]["Promoters"] == pytest.approx(cats["Promoters"], abs=1e-12)
+    assert task_row["task_MCC"][missing] is None
+
+    complete = Entry("MutBERT", default_model_meta()["MutBERT"], published["MutBERT"]["results"])
+    board, _ = build_payloads([entry, complete], spec.suite("full"), spec)
+    assert [r["model"] for r in board["data"]["full"]] == ["MutBERT", "GROVER"]  # nulls last
+
+
+def test_official_board_rejects_a_lite_submission(tmp_path, writer_submission):
+    folder = copy_submissions(tmp_path / "subs")
+    (folder / "kmer-4.json").write_text(json.dumps(writer_submission("lite")))
+    with pytest.raises(SubmissionError, match="kmer-4.json: suite: 'lite' is a subsample"):
+        build_leaderboard(folder, tmp_path / "out")
+
+
+def test_lite_board_is_labelled_and_accepts_only_lite(tmp_path, spec, capsys, writer_submission):
+    folder = tmp_path / "lite-subs"
+    folder.mkdir()
+    (folder / "kmer-4.json").write_text(json.dumps(writer_submission("lite")))
+    out = tmp_path / "lite-board"
+    assert main(["leaderboard", "--suite", "lite", "--submissions", str(folder), "--out", str(out)]) == 0
+    board = json.loads((out / "leaderboard.json").read_text())
+    tasks = json.loads((out / "leaderboard_tasks.json").read_text())
+    assert (board["suite"], board["subsample"]) == ("lite", True)
+    assert "NOT GENEB scores" in board["notice"]
+    assert [c["name"] for c in board["categories"]] == ["Promoters", "Mouse Enh.", "TF Binding"]
+    assert [t["id"] for t in tasks["tasks"]] == [t for t in spec.task_ids if t in spec.suite("lite").task_ids]
+    assert board["data"]["full"][0]["macro_MCC"] is not None
+
+    shutil.copyfile(paths.SUBMISSIONS_DIR / "GROVER.json", folder / "GROVER.json")
+    with pytest.raises(SubmissionError, match="GROVER.json: suite: file claims suite 'full' but this is "
+                                              "the 'lite' leaderboard"):
+        build_leaderboard(folder, out, suite="lite")
+
+
+def test_empty_folder_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no submission files"):
+        build_leaderboard(tmp_path, tmp_path / "out")

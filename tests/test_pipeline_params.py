@@ -1,0 +1,187 @@
+"""params.yaml, dvc.yaml and the embed/score stage logic, without running DVC."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages import paths, pipeline
+from stages.embed import read_embeddings
+from stages.pipeline import (
+    CODE_STAMP,
+    PipelineError,
+    embed_stage,
+    load_params,
+    resolve_overrides,
+    score_stage,
+)
+
+DVC_YAML = yaml.safe_load((paths.REPO_ROOT / "dvc.yaml").read_text())
+
+
+def write_params(tmp_path: Path, body: dict) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(body))
+    return path
+
+
+def test_repository_params_are_valid_and_lite_by_default():
+    params = load_params()
+    assert params.suite == "lite"
+    assert "kmer-4" in params.models
+    assert all(isinstance(s, dict) for s in params.models.values())
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"suite": "nope", "models": {"kmer-4": {}}}, "field 'suite'"),
+    ({"suite": "lite", "models": {}}, "field 'models'"),
+    ({"suite": "lite", "models": {"not-registered": {}}}, "models.not-registered"),
+    ({"suite": "lite", "models": {"kmer-4": {"settings": {"poolin": "cls"}}}}, "models.kmer-4"),
+    ({"suite": "lite", "models": {"kmer-4": {"setting": {}}}}, "models.kmer-4"),
+    ({"suite": "lite", "models": {"kmer.4": {}}}, "models.kmer.4"),
+])
+def test_bad_params_name_file_and_field(tmp_path, body, field):
+    path = write_params(tmp_path, body)
+    with pytest.raises(PipelineError) as err:
+        load_params(path)
+    assert str(path) in str(err.value) and field in str(err.value)
+
+
+def test_overrides_come_from_params_or_json_never_both(tmp_path):
+    path = write_params(tmp_path, {"suite": "lite",
+                                   "models": {"kmer-4": {"settings": {"strand": "both"}}}})
+    assert resolve_overrides("kmer-4", None, path) == {"strand": "both"}
+    assert resolve_overrides("kmer-4", '{"layer": -2}', None) == {"layer": -2}
+    assert resolve_overrides("kmer-4", None, None) is None
+    with pytest.raises(PipelineError, match="not both"):
+        resolve_overrides("kmer-4", "{}", path)
+    with pytest.raises(PipelineError, match="no entry 'kmer-6'"):
+        resolve_overrides("kmer-6", None, path)
+    with pytest.raises(PipelineError, match="not valid JSON"):
+        resolve_overrides("kmer-4", "{strand: both", None)
+
+
+def test_suite_data_dirs_follow_the_dvc_yaml_template(spec):
+    # dvc.yaml declares `data/${suite}/tasks` as the embed dependency: it must be what the
+    # stage reads, for every suite.
+    assert "data/${suite}/tasks" in DVC_YAML["stages"]["embed"]["do"]["deps"]
+    for name, suite in spec.suites.items():
+        assert suite.data_dir == paths.REPO_ROOT / "data" / name / "tasks"
+
+
+def _expand(text: str) -> str:
+    return text.replace("${suite}", "lite").replace("${key}", "kmer-4")
+
+
+def _out_paths(entries: list) -> list[str]:
+    return [_expand(next(iter(e)) if isinstance(e, dict) else e) for e in entries]
+
+
+def test_stage_commands_write_exactly_their_declared_outputs():
+    embed, score = DVC_YAML["stages"]["embed"]["do"], DVC_YAML["stages"]["score"]["do"]
+    cmd = _expand(embed["cmd"])
+    assert cmd.startswith("geneb embed ") and "--out embeddings/lite/kmer-4" in cmd
+    assert _out_paths(embed["outs"]) == ["embeddings/lite/kmer-4"]
+    assert embed["outs"][0]["embeddings/${suite}/${key}"]["persist"] is True
+    cmd = _expand(score["cmd"])
+    assert cmd.startswith("geneb score ") and "--embeddings embeddings/lite/kmer-4" in cmd
+    assert "embeddings/${suite}/${key}" in score["deps"]
+    assert _out_paths(score["outs"]) == ["results/lite/submissions/kmer-4.json"]
+    assert _out_paths(score["metrics"]) == ["results/lite/metrics/kmer-4.json"]
+    for stage in (embed, score):
+        assert stage["params"] == ["suite", "models.${key}"]
+        for dep in stage["deps"]:
+            assert "${" in dep or (paths.REPO_ROOT / dep).exists(), dep
+
+
+def test_leaderboard_stage_reads_lite_submissions_and_writes_lite_board():
+    board = DVC_YAML["stages"]["leaderboard"]
+    cmd = _expand(board["cmd"])
+    assert cmd.startswith("geneb leaderboard --suite lite")
+    assert "--submissions results/lite/submissions" in cmd
+    assert "--out results/lite/leaderboard" in cmd
+    assert "results/${suite}/submissions" in board["deps"]
+    assert _out_paths(board["outs"]) == ["results/lite/leaderboard"]
+    for dep in board["deps"]:
+        assert "${" in dep or (paths.REPO_ROOT / dep).exists(), dep
+
+
+def test_score_never_imports_an_extractor_family():
+    source = (paths.REPO_ROOT / "stages" / "pipeline.py").read_text()
+    score_body = source[source.index("def score_stage"):]
+    assert "load_extractor" not in score_body and "embed_suite" not in score_body
+    assert not re.search(r"import .*extractors\.(kmer|hf|hyena|caduceus)", source)
+
+
+def test_code_hash_follows_own_family_not_others(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    (root / "stages" / "extractors").mkdir(parents=True)
+    for name in ("base.py", "alpha.py", "beta.py", "shared.py"):
+        (root / "stages" / "extractors" / name).write_text(f"# {name}\n")
+    (root / "stages" / "taskdata.py").write_text("# reader\n")
+    monkeypatch.setattr(paths, "REPO_ROOT", root)
+    from stages.extractors import registry
+
+    monkeypatch.setattr(registry, "FAMILIES", {"alpha": "stages.extractors.alpha",
+                                               "beta": "stages.extractors.beta"})
+    monkeypatch.setattr(pipeline, "_module_files", lambda module, required=True: [
+        root / "stages" / "extractors" / f"{module.rsplit('.', 1)[1]}.py"])
+    before = pipeline.extractor_code_hash("alpha")
+    (root / "stages" / "extractors" / "beta.py").write_text("# beta changed\n")
+    assert pipeline.extractor_code_hash("alpha") == before
+    (root / "stages" / "extractors" / "shared.py").write_text("# helper changed\n")
+    after_shared = pipeline.extractor_code_hash("alpha")
+    assert after_shared != before
+    (root / "stages" / "extractors" / "alpha.py").write_text("# alpha changed\n")
+    assert pipeline.extractor_code_hash("alpha") != after_shared
+    with pytest.raises(PipelineError, match="unknown extractor family"):
+        pipeline.extractor_code_hash("gamma")
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("emb") / "kmer-3"
+    status = embed_stage("kmer-3", "lite", out, progress=False)
+    return out, status
+
+
+def test_embed_stage_is_incremental_and_stamped(embedded, lite, capsys):
+    out, status = embedded
+    assert set(status) == set(lite.task_ids) and not any(status.values())
+    stamp = json.loads((out / CODE_STAMP).read_text())
+    assert stamp == pipeline.extractor_code_hash("kmer")
+    mtimes = {p.name: p.stat().st_mtime_ns for p in out.glob("*.npz")}
+    again = embed_stage("kmer-3", "lite", out, progress=False)
+    assert all(again.values())
+    assert mtimes == {p.name: p.stat().st_mtime_ns for p in out.glob("*.npz")}
+    assert "0 task(s) embedded, 13 reused" in capsys.readouterr().out
+
+
+def test_embed_stage_recomputes_everything_after_a_code_change(embedded, capsys):
+    out, _ = embedded
+    (out / CODE_STAMP).write_text(json.dumps({"family": "kmer", "sha256": "old code"}))
+    status = embed_stage("kmer-3", "lite", out, progress=False)
+    assert not any(status.values())
+    assert "extractor code changed" in capsys.readouterr().out
+
+
+def test_score_stage_writes_submission_and_metrics(embedded, tmp_path, lite):
+    out, _ = embedded
+    sub, met = tmp_path / "s.json", tmp_path / "m.json"
+    submission = score_stage("kmer-3", "lite", out, {"options": {"k": 3}}, sub, met,
+                             progress=False)
+    assert json.loads(sub.read_text())["results"] == json.loads(json.dumps(submission["results"]))
+    metrics = json.loads(met.read_text())
+    assert metrics["model_id"] == "kmer-3" and metrics["suite"] == "lite"
+    assert set(metrics["full"]["MCC"]) == {"macro", "micro", "categories"}
+    task = lite.task_ids[0]
+    assert read_embeddings(out / f"{task}.npz").meta["key"]["settings"]["options"] == {"k": 3}
+
+
+def test_score_stage_without_embeddings_says_how_to_get_them(tmp_path):
+    with pytest.raises(PipelineError, match=r"dvc pull .*dvc repro embed@kmer-3"):
+        score_stage("kmer-3", "lite", tmp_path / "absent", progress=False)

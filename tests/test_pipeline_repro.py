@@ -1,0 +1,88 @@
+"""``dvc repro`` end to end in a scratch clone: a fresh clone runs everything, a second run does
+nothing, one model's settings re-run only that model, one changed task CSV embeds only that task,
+and ``dvc metrics show`` lists every model."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages import paths
+from stages.dvc_scratch import TEST_MODELS, TEST_TASKS, build_pipeline_origin, clone, run
+
+pytestmark = pytest.mark.slow
+
+
+def ran(output: str) -> list[str]:
+    return re.findall(r"^Running stage '([^']+)'", output, flags=re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> tuple[Path, str]:
+    origin = build_pipeline_origin(paths.REPO_ROOT, tmp_path_factory.getbasetemp() / "dvc-origin",
+                                   TEST_TASKS, TEST_MODELS)
+    fresh = clone(origin, tmp_path_factory.mktemp("repro") / "fresh")
+    first = run(["dvc", "repro"], fresh)
+    return fresh, first.output
+
+
+def test_fresh_clone_runs_every_stage(repo):
+    fresh, output = repo
+    expected = {f"{stage}@{m}" for m in TEST_MODELS for stage in ("embed", "score")}
+    assert set(ran(output)) == expected | {"leaderboard"}, output
+    for model in TEST_MODELS:
+        assert f"embed {model} on lite: {len(TEST_TASKS)} task(s) embedded, 0 reused" in output
+        assert (fresh / f"results/lite/submissions/{model}.json").is_file()
+    board = json.loads((fresh / "results/lite/leaderboard/leaderboard.json").read_text())
+    assert board["suite"] == "lite" and board["subsample"] is True
+    assert sorted(row["model"] for row in board["data"]["full"]) == sorted(TEST_MODELS)
+    untouched = run(["git", "status", "--porcelain", "submissions", "leaderboard"], fresh)
+    assert untouched.output == ""  # the official folders are never written
+
+
+def test_second_repro_does_nothing(repo):
+    fresh, _ = repo
+    again = run(["dvc", "repro"], fresh)
+    assert ran(again.output) == [] and "Data and pipelines are up to date" in again.output
+    assert run(["dvc", "status", "--json"], fresh).output.strip() == "{}"
+
+
+def test_one_model_setting_reruns_only_that_model(repo):
+    fresh, _ = repo
+    params_path = fresh / "params.yaml"
+    params = yaml.safe_load(params_path.read_text())
+    params["models"]["kmer-3"]["settings"] = {"strand": "both"}
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    result = run(["dvc", "repro"], fresh)
+    assert ran(result.output) == ["embed@kmer-3", "score@kmer-3", "leaderboard"], result.output
+    submission = json.loads((fresh / "results/lite/submissions/kmer-3.json").read_text())
+    assert submission["run_settings"]["extractor"]["settings"]["strand"] == "both"
+
+
+def test_changed_task_csv_embeds_only_that_task(repo):
+    fresh, _ = repo
+    task = TEST_TASKS[1]
+    csv = fresh / "data/lite/tasks" / task / "test.csv"
+    csv.write_text(csv.read_text() + "ACGTACGTACGTACGTACGTACGTACGTACGT,1\n")
+    result = run(["dvc", "repro"], fresh)
+    assert set(ran(result.output)) == {f"{s}@{m}" for m in TEST_MODELS for s in ("embed", "score")
+                                       } | {"leaderboard"}
+    for model in TEST_MODELS:
+        assert f"embed {model} on lite: 1 task(s) embedded, {len(TEST_TASKS) - 1} reused" in \
+            result.output, result.output
+    assert re.findall(r"^  embedded (\S+)", result.output, flags=re.MULTILINE) == [task] * 2
+    metrics = yaml.safe_load((fresh / "dvc.lock").read_text())["stages"]["embed@kmer-4"]
+    assert any(d["path"] == "data/lite/tasks" for d in metrics["deps"])
+
+
+def test_metrics_show_lists_every_model(repo):
+    fresh, _ = repo
+    shown = json.loads(run(["dvc", "metrics", "show", "--json"], fresh).output)
+    files = shown[""]["data"]
+    for model in TEST_MODELS:
+        data = files[f"results/lite/metrics/{model}.json"]["data"]
+        assert data["model_id"] == model and isinstance(data["full"]["MCC"]["macro"], float)

@@ -1,0 +1,122 @@
+"""``geneb plots`` on the published submissions: every file renders and shows the right numbers."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from scipy import stats
+from test_uncertainty import hand_macro, published_dir
+
+from stages import plots
+from stages.cli import main
+from stages.compare import load_submissions
+from stages.model_meta import default_model_meta
+
+NAMES = [f"{kind}-{regime}" for kind in ("heatmap", "rank-intervals")
+         for regime in ("full", "10shot", "1shot")] + ["size-vs-macro", "rank-shift"]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plots")
+    assert main(["plots", "--submissions", str(published_dir()), "--out", str(out),
+                 "--format", "svg", "png"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def by_hand(spec):
+    """Macro MCC per regime and model, computed without stages.aggregate."""
+    subs = load_submissions(published_dir())
+    return {regime: {s["model_id"]: hand_macro({t: v["MCC"] for t, v in
+                                                s["results"][regime].items()}, spec)
+                     for s in subs} for regime in spec.regimes}
+
+
+def svg_text(path) -> str:
+    root = ET.parse(path).getroot()  # also proves the file is well-formed XML
+    return " ".join(t for t in root.itertext())
+
+
+def test_every_plot_is_written_as_svg_and_png(rendered):
+    for name in NAMES:
+        assert (rendered / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (rendered / f"{name}.svg").stat().st_size > 10_000
+    assert sorted(p.name for p in rendered.iterdir()) == sorted(
+        f"{n}.{f}" for n in NAMES for f in ("svg", "png"))
+
+
+def test_heatmap_and_rank_shift_order_models_by_hand_macro(rendered, by_hand):
+    meta = default_model_meta()
+    for regime in ("full", "1shot"):
+        best = max(by_hand[regime], key=by_hand[regime].get)
+        worst = min(by_hand[regime], key=by_hand[regime].get)
+        text = svg_text(rendered / f"heatmap-{regime}.svg")
+        assert f"1. {meta[best].display}" in text and f"41. {meta[worst].display}" in text
+        assert "Histone Mod." in text and "Macro" in text
+    one_shot_best = max(by_hand["1shot"], key=by_hand["1shot"].get)
+    assert f"1. {meta[one_shot_best].display}" in svg_text(rendered / "rank-shift.svg")
+
+
+def test_size_panel_reports_spearman_of_meta_params(rendered, by_hand):
+    meta = default_model_meta()
+    text = svg_text(rendered / "size-vs-macro.svg")
+    for regime, name in (("full", "full data"), ("1shot", "1-shot")):
+        ids = sorted(by_hand[regime])
+        rho = stats.spearmanr([meta[m].params for m in ids], [by_hand[regime][m] for m in ids])
+        assert f"{name}: Spearman rho = {rho.statistic:.2f} (n=41)" in text
+
+
+def test_rank_interval_labels_and_no_volatile_metadata(rendered, by_hand):
+    text = svg_text(rendered / "rank-intervals-full.svg")
+    best = max(by_hand["full"], key=by_hand["full"].get)
+    assert "1 (1-" in text and default_model_meta()[best].display in text
+    raw = (rendered / "rank-intervals-full.svg").read_text()
+    assert "<dc:date>" not in raw and "Matplotlib v" not in raw
+
+
+def test_svg_output_is_deterministic(tmp_path, by_hand):
+    from stages.leaderboard import load_entries
+
+    spec = plots.default_spec()
+    entries = load_entries(published_dir(), spec.suite("full"), spec, default_model_meta())
+    board = plots.Board(entries, spec, spec.task_ids, "MCC")
+    plots.plt.rcParams.update({"svg.hashsalt": "geneb", "svg.fonttype": "none"})
+    first = plots._save(plots.rank_shift(board), tmp_path / "a", "shift", ("svg",))[0]
+    second = plots._save(plots.rank_shift(board), tmp_path / "b", "shift", ("svg",))[0]
+    assert first.read_bytes() == second.read_bytes()
+
+
+@pytest.mark.browser
+def test_site_shows_rank_intervals_and_links_committed_plots(spec):
+    from test_site import CHROMIUM, CHROMIUM_ARGS, open_page, serve
+
+    from stages import paths
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    board = json.loads((paths.LEADERBOARD_DIR / "leaderboard.json").read_text())
+    with sync_playwright() as playwright, serve(paths.LEADERBOARD_DIR) as url:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = open_page(browser, url)
+        page.click('#regime button[data-value="1shot"]')
+        shown = page.eval_on_selector_all(
+            '#board tbody td[data-key="rank"]',
+            "cells => cells.map(c => [c.textContent, getComputedStyle(c, '::after').content])")
+        rows = board["data"]["1shot"]
+        by_rank = sorted(rows, key=lambda r: r["rank_MCC"])
+        assert shown[:3] == [[str(r["rank_MCC"]), f'" ({r["rank_ci_MCC"][0]}-{r["rank_ci_MCC"][1]})"']
+                             for r in by_rank[:3]]
+        page.click('#board th[data-key="micro"]')  # another sort: plain positions, no interval
+        assert page.eval_on_selector_all('#board tbody td[data-key="rank"]',
+                                         "cells => cells.map(c => c.dataset.ci || '')")[:3] == [""] * 3
+        links = page.eval_on_selector_all("#plots a", "links => links.map(a => a.getAttribute('href'))")
+        browser.close()
+    assert sorted(links) == sorted(f"plots/{name}.svg" for name in NAMES)
+    for link in links:
+        assert (paths.LEADERBOARD_DIR / link).stat().st_size > 10_000, f"{link}: run `geneb plots`"

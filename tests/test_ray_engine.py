@@ -1,0 +1,195 @@
+"""The Ray engine on a real local cluster: a head plus a separately started worker node.
+
+Every run is compared bit for bit with the local engine. The cluster is started once per module
+with the real ``ray start`` commands on 127.0.0.1 (stages.engines.local_cluster) and stopped by
+signalling only the processes this module started.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ray")
+
+from stages.cli import main  # noqa: E402
+from stages.embed import read_embeddings  # noqa: E402
+from stages.engines import EngineConfig, same_embeddings  # noqa: E402
+from stages.engines.local import embed_suite_local  # noqa: E402
+from stages.engines.local_cluster import LocalRayCluster  # noqa: E402
+from stages.engines.ray_engine import DELAY_ENV, embed_suite_ray  # noqa: E402
+from stages.extractors.registry import ModelEntry, get_model_entry  # noqa: E402
+from stages.spec import Suite  # noqa: E402
+
+pytestmark = pytest.mark.ray
+HYENA = "hyenadna-tiny-1k-anticapt"
+_FIRST = "leannmlindsey_GUE_prom_core_all"  # 2000 train + 1000 test rows
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalRayCluster(head_cpus=1, worker_cpus=[1]) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def local_kmer(tmp_path_factory, lite):
+    out = tmp_path_factory.mktemp("local") / "kmer-4"
+    embed_suite_local("kmer-4", lite, out, progress=False)
+    return out
+
+
+def ray_config(cluster: LocalRayCluster, **kwargs) -> EngineConfig:
+    return EngineConfig(name="ray", address=cluster.address, **kwargs)
+
+
+def test_lite_suite_matches_local_engine_across_two_nodes(cluster, local_kmer, lite, tmp_path):
+    run = embed_suite_ray("kmer-4", lite, tmp_path, ray_config(cluster, shard_size=500),
+                          progress=False)
+    assert same_embeddings(tmp_path, local_kmer) == []
+    assert len({worker["node_id"] for worker in run.workers}) == 2  # head and the worker node
+    assert len(run.pids) == 2 and run.restarts == 0 and run.duplicates == 0
+    assert set(run.status) == set(lite.task_ids) and not any(run.status.values())
+    # 2 shards per train split, 1 or 2 per test split (each split <= 2000 rows)
+    assert run.shards == sum(-(-n // 500) for task in lite.task_ids
+                             for n in _split_sizes(lite, task))
+    assert run.sequences == sum(sum(_split_sizes(lite, task)) for task in lite.task_ids)
+    meta = read_embeddings(tmp_path / f"{lite.task_ids[0]}.npz").meta
+    assert meta["engine"] == {"name": "ray", "shards": 6}
+    again = embed_suite_ray("kmer-4", lite, tmp_path, ray_config(cluster), progress=False)
+    assert all(again.status.values()) and again.shards == 0  # per-task cache: nothing recomputed
+
+
+def test_geneb_embed_engine_flags_write_the_local_files(cluster, local_kmer, tmp_path, capsys):
+    out = tmp_path / "kmer-4"
+    assert main(["embed", "--model", "kmer-4", "--suite", "lite", "--out", str(out), "--quiet",
+                 "--engine", "ray", "--ray-address", cluster.address]) == 0
+    assert same_embeddings(out, local_kmer) == []
+    assert "13 task(s) embedded" in capsys.readouterr().out
+    params = tmp_path / "params.yaml"  # the engine can also come from params.yaml alone
+    params.write_text(f"suite: lite\nmodels: {{kmer-4: {{settings: {{}}}}}}\n"
+                      f"engine: {{name: ray, address: '{cluster.address}', shard_size: 700}}\n")
+    (out / f"{_FIRST}.npz").unlink()
+    assert main(["embed", "--model", "kmer-4", "--suite", "lite", "--out", str(out), "--quiet",
+                 "--params", str(params)]) == 0
+    assert "1 task(s) embedded, 12 reused" in capsys.readouterr().out
+    assert read_embeddings(out / f"{_FIRST}.npz").meta["engine"] == {"name": "ray", "shards": 5}
+    assert same_embeddings(out, local_kmer) == []
+
+
+def test_worker_killed_mid_shard_is_replaced_with_identical_results(
+        cluster, local_kmer, lite, tmp_path, monkeypatch):
+    monkeypatch.setenv(DELAY_ENV, "0.15")  # every shard takes >= 0.15 s: the kill lands mid-shard
+    killed: list[int] = []
+    after_kill: set[int] = set()
+
+    def kill_the_other_worker(shard, result, run):
+        if killed:
+            after_kill.add(result["pid"])
+        elif run.shards == 4:
+            killed.append(next(w["pid"] for w in run.workers if w["pid"] != result["pid"]))
+            os.kill(killed[0], signal.SIGKILL)
+
+    run = embed_suite_ray("kmer-4", lite, tmp_path, ray_config(cluster, shard_size=1000),
+                          progress=False, on_result=kill_the_other_worker)
+    assert killed and run.restarts >= 1  # Ray restarted the actor (new pid) and re-ran its shard
+    assert killed[0] not in after_kill and len(after_kill) == 2
+    assert run.duplicates == 0
+    assert run.shards == sum(-(-n // 1000) for t in lite.task_ids for n in _split_sizes(lite, t))
+    assert same_embeddings(tmp_path, local_kmer) == []
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_worker_lost_for_good_has_its_shards_requeued(cluster, local_kmer, lite, tmp_path,
+                                                      monkeypatch):
+    monkeypatch.setenv(DELAY_ENV, "0.15")
+    killed: list[int] = []
+
+    def kill_once(shard, result, run):
+        if run.shards == 3 and not killed:
+            killed.append(next(w["pid"] for w in run.workers if w["pid"] != result["pid"]))
+            os.kill(killed[0], signal.SIGKILL)
+
+    tasks = lite.task_ids[:6]
+    suite = Suite("lite6", "six lite tasks", tasks, lite.data_dir, True)
+    run = embed_suite_ray("kmer-4", suite, tmp_path, ray_config(cluster, shard_size=1000,
+                                                                 max_restarts=0),
+                          progress=False, on_result=kill_once)
+    assert run.requeued >= 1 and run.restarts == 0
+    assert same_embeddings(tmp_path, _subset(local_kmer, tasks, tmp_path.parent / "ref6")) == []
+
+
+def test_interrupted_run_resumes_from_finished_tasks(cluster, local_kmer, lite, tmp_path):
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_three_tasks(shard, result, run):
+        if sum(1 for _ in tmp_path.glob("*.npz")) >= 3:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        embed_suite_ray("kmer-4", lite, tmp_path, ray_config(cluster, shard_size=1000),
+                        progress=False, on_result=stop_after_three_tasks)
+    finished = sorted(p.stem for p in tmp_path.glob("*.npz"))
+    assert 3 <= len(finished) < len(lite.task_ids) and not list(tmp_path.glob(".*.tmp"))
+    run = embed_suite_ray("kmer-4", lite, tmp_path, ray_config(cluster, shard_size=1000),
+                          progress=False)
+    assert sorted(t for t, cached in run.status.items() if cached) == finished
+    assert same_embeddings(tmp_path, local_kmer) == []
+
+
+def test_real_hyenadna_mixed_lengths_bit_identical_with_aligned_shards(cluster, lite, tmp_path):
+    pytest.importorskip("anticapt")
+    entry = get_model_entry(HYENA)
+    suite = _mixed_length_suite(lite, tmp_path / "data", train=4200, test=100)
+    embed_suite_local_entry(entry, suite, tmp_path / "local")
+    run = embed_suite_ray(entry, suite, tmp_path / "ray", ray_config(cluster, shard_size=1000),
+                          progress=False)
+    assert run.workers[0]["shard_unit"] == 4096  # shard_size 1000 was rounded up to the unit
+    assert run.shards == 3  # train: 4096 + 104 rows, test: 100 rows
+    assert same_embeddings(tmp_path / "ray", tmp_path / "local") == []
+
+
+def embed_suite_local_entry(entry: ModelEntry, suite: Suite, out) -> None:
+    from stages.embed import embed_suite
+    from stages.extractors.registry import load_extractor
+
+    embed_suite(load_extractor(entry, device="cpu"), suite, out, progress=False)
+
+
+def _split_sizes(suite: Suite, task_id: str) -> list[int]:
+    sizes = []
+    for split in ("train", "test"):
+        with open(suite.data_dir / task_id / f"{split}.csv", encoding="utf-8") as handle:
+            sizes.append(sum(1 for _ in handle) - 1)
+    return sizes
+
+
+def _subset(directory, tasks, target):
+    target.mkdir(exist_ok=True)
+    for task in tasks:
+        (target / f"{task}.npz").write_bytes((directory / f"{task}.npz").read_bytes())
+    return target
+
+
+def _mixed_length_suite(lite: Suite, root, train: int, test: int) -> Suite:
+    """Real lite sequences cut to 5-25 nt: batches pad, so shard alignment matters."""
+    task = "leannmlindsey_GUE_mouse_4"
+    with open(lite.data_dir / task / "train.csv", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[1:]
+    rng = np.random.default_rng(7)
+    out = root / "mixed"
+    out.mkdir(parents=True)
+    for split, n in (("train", train), ("test", test)):
+        with open(out / f"{split}.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "label"])
+            for i in range(n):
+                sequence, label = rows[(i + (train if split == "test" else 0)) % len(rows)]
+                start = int(rng.integers(0, 60))
+                writer.writerow([sequence[start:start + int(rng.integers(5, 26))], label])
+    return Suite("mixed", "mixed-length HyenaDNA check", ("mixed",), root, True)
