@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint
+.PHONY: setup run test lint lockcheck full-data
+# Stage commands call `geneb`/`dvc` by name: put this virtual environment first on PATH.
+WITH_VENV := PATH="$(abspath $(BIN)):$$PATH"
 
 $(BIN)/geneb: pyproject.toml .ci/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +16,9 @@ $(BIN)/geneb: pyproject.toml .ci/constraints.txt
 
 setup: $(BIN)/geneb
 
+# The lite pipeline (params.yaml): embed + score per model, lite leaderboard. Re-runs only what changed.
 run: setup
-	$(BIN)/geneb run --model kmer-4 --suite lite
+	$(WITH_VENV) $(BIN)/dvc repro
 
 test: setup
 	$(BIN)/ruff check stages tests
@@ -23,3 +26,11 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check stages tests
+
+# Fails when dvc.lock is stale (code, params or data changed without `dvc repro`); no pull needed.
+lockcheck: setup
+	$(WITH_VENV) $(BIN)/geneb lockcheck
+
+# Maintainers: `dvc import` the full suite's data at the spec's pinned revision (needs Hugging Face).
+full-data: setup
+	$(WITH_VENV) $(BIN)/geneb import-data --suite full

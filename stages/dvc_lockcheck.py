@@ -5,7 +5,7 @@ catches cases the others miss (measured with DVC 3.67, see docs/dvc.md):
 
 1. ``dvc repro --allow-missing --dry``: a non-zero exit, or any ``Running stage`` line (a stale
    stage whose inputs are all in git, e.g. a hand-edited output, exits 0 but prints it).
-2. ``dvc status --json``: says *why* each stage is stale (which dependency, parameter or output
+2. ``dvc status`` (in process): says *why* each stage is stale (which dependency, parameter or output
    changed). Entries that only mean "not pulled" (a DVC-cached path that git does not track is
    ``deleted`` / ``not in cache``) are ignored.
 3. Orphans: ``dvc.lock`` entries of stages no longer in ``dvc.yaml`` (DVC never removes them),
@@ -14,7 +14,7 @@ catches cases the others miss (measured with DVC 3.67, see docs/dvc.md):
 
 from __future__ import annotations
 
-import json
+import os
 import re
 import subprocess
 import time
@@ -70,22 +70,30 @@ def _describe(entry: dict | str, tracked: set[str]) -> list[str]:
     return reasons
 
 
-def _status_findings(repo: Path, tracked: set[str], locked: set[str]) -> list[Finding]:
-    proc = _dvc(repo, "status", "--json")
-    if proc.returncode != 0:
-        return [Finding("dvc status", _first_error(proc.stdout + proc.stderr))]
-    try:
-        status = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
-    except json.JSONDecodeError:
-        return [Finding("dvc status", f"unreadable output: {proc.stdout[-300:]!r}")]
+def _status_findings(status: dict, tracked: set[str], locked: set[str]) -> list[Finding]:
     findings = []
     for stage, entries in status.items():
-        if "@" in stage and stage not in locked:  # a pipeline stage that was never run
+        if stage not in locked and not stage.endswith(".dvc"):  # a stage that never ran
             findings.append(Finding(stage, "never run: no entry in dvc.lock (new stage)"))
             continue
         for entry in entries:
             findings += [Finding(stage, why) for why in _describe(entry, tracked)]
     return findings
+
+
+def _status_and_stages(repo: Path) -> tuple[dict, set[str]]:
+    """``dvc status`` (the dict ``--json`` prints) and the names of the defined stages, in
+    process: one repository load instead of two more ``dvc`` start-ups."""
+    from dvc.repo import Repo
+
+    previous = os.getcwd()
+    os.chdir(repo)  # DVC names stages relative to the working directory
+    try:
+        with Repo(".") as dvc_repo:
+            stages = {stage.addressing for stage in dvc_repo.index.stages}
+            return dvc_repo.status(), stages
+    finally:
+        os.chdir(previous)
 
 
 def _first_error(output: str) -> str:
@@ -100,13 +108,7 @@ def _locked_stages(repo: Path) -> set[str]:
     return set((yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages", {}))
 
 
-def _orphan_findings(repo: Path, locked: set[str]) -> list[Finding]:
-    if not locked:
-        return []
-    proc = _dvc(repo, "stage", "list", "--name-only")
-    if proc.returncode != 0:
-        return [Finding("dvc.yaml", _first_error(proc.stdout + proc.stderr))]
-    defined = set(proc.stdout.split())
+def _orphan_findings(locked: set[str], defined: set[str]) -> list[Finding]:
     return [Finding(stage, "orphan: in dvc.lock but no longer in dvc.yaml (delete the entry, "
                            "or run `dvc repro` after removing it from dvc.lock)")
             for stage in sorted(locked - defined)]
@@ -138,7 +140,12 @@ def check_lock(repo: Path = Path(".")) -> LockReport:
     output = dry.stdout + dry.stderr
     report.dry_run_exit = dry.returncode
     locked = _locked_stages(repo)
-    report.findings += _status_findings(repo, _git_tracked(repo), locked)
+    try:
+        status, defined = _status_and_stages(repo)
+    except Exception as exc:  # any DVC failure (broken dvc.yaml ...) is a finding
+        report.findings.append(Finding("dvc status", f"{type(exc).__name__}: {exc}"))
+        status, defined = {}, locked
+    report.findings += _status_findings(status, _git_tracked(repo), locked)
     explained = {f.stage for f in report.findings}
     for stage in re.findall(r"^Running stage '([^']+)'", output, flags=re.MULTILINE):
         if stage not in explained:
@@ -146,7 +153,7 @@ def check_lock(repo: Path = Path(".")) -> LockReport:
     if dry.returncode != 0:
         report.findings.append(Finding("dvc repro --allow-missing --dry",
                                        f"exit {dry.returncode}: {_first_error(output)}"))
-    report.findings += _orphan_findings(repo, locked) + _stray_results(repo)
+    report.findings += _orphan_findings(locked, defined) + _stray_results(repo)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -21,6 +21,7 @@ from stages import paths
 from stages.leaderboard import LEADERBOARD_FILE, TASKS_FILE
 
 SPACE_FILES: tuple[str, ...] = ("index.html", LEADERBOARD_FILE, TASKS_FILE, "README.md")
+PLOTS = "plots"  # optional folder of SVG plots (`geneb plots`), uploaded when present
 DEFAULT_SPACE_ID = "DeepPavlov/geneb-leaderboard"
 
 
@@ -49,9 +50,11 @@ def plan_upload(leaderboard_dir: Path, space_id: str, revision: str | None = Non
         if board.get("suite") != "full" or board.get("subsample") is not False:
             raise SyncError(f"{leaderboard_dir / name}: suite {board.get('suite')!r} is not the "
                             "official full suite; refusing to publish it")
+    files = [(leaderboard_dir / name, name) for name in SPACE_FILES]
+    files += [(path, path.relative_to(leaderboard_dir).as_posix())  # pictures the page links to
+              for path in sorted((leaderboard_dir / PLOTS).glob("*.svg"))]
     where = f" from {revision[:12]}" if revision else ""
-    return UploadPlan(space_id, tuple((leaderboard_dir / n, n) for n in SPACE_FILES),
-                      f"Update GENEB leaderboard{where}")
+    return UploadPlan(space_id, tuple(files), f"Update GENEB leaderboard{where}")
 
 
 def upload(plan: UploadPlan, api: Any) -> Any:

@@ -202,11 +202,14 @@ def test_out_of_memory_halves_the_batch_and_gives_the_same_vectors(registry):
 def test_special_tokens_rule_is_applied(registry):
     exclude = extractor(registry, "tiny-bert")
     include = extractor(registry, "tiny-bert", special_tokens="include")
-    cls = extractor(registry, "tiny-bert", pooling="cls", special_tokens="include")
+    cls = extractor(registry, "tiny-bert", pooling="cls")
     seq = dna(30)
     assert exclude._prefix and exclude._suffix  # [CLS] ... [SEP] found by probing the tokenizer
     assert not np.allclose(exclude.embed([seq]), include.embed([seq]), atol=1e-5)
-    assert not np.allclose(cls.embed([seq]), include.embed([seq]), atol=1e-5)
+    with torch.inference_mode():
+        ids = torch.tensor([cls.tokenizer(seq)["input_ids"]])
+        first = cls.model(input_ids=ids).last_hidden_state[0, 0].numpy()  # the [CLS] position
+    np.testing.assert_allclose(cls.embed([seq])[0], first, rtol=1e-4, atol=1e-5)
     with pytest.raises(ExtractorLoadError, match="adds no leading token"):
         extractor(registry, "tiny-gpt2", pooling="cls")
 
@@ -216,3 +219,17 @@ def test_identity_pins_local_weights_by_content(registry, tmp_path):
     identity = ex.identity()
     assert identity["architecture"] == "GPT2Model" and len(identity["sha256"]) == 64
     assert extractor(registry, "tiny-gpt2").identity() == identity
+
+
+def test_lm_checkpoints_run_their_headless_base_model(registry):
+    """masked_lm/causal_lm checkpoints: the base model's last_hidden_state, no LM head, no hidden
+    states kept; ``full_model`` (for remote code whose base returns logits) reads the same layer."""
+    for model_id, architecture in (("tiny-esm", "EsmModel"), ("tiny-llama", "LlamaModel")):
+        base = extractor(registry, model_id)
+        full = extractor(registry, model_id, options={"full_model": True})
+        assert base.identity()["architecture"] == architecture
+        assert full.identity()["architecture"].endswith(("ForMaskedLM", "ForCausalLM"))
+        seqs = [dna(40), dna(25)]
+        np.testing.assert_allclose(base.embed(seqs), full.embed(seqs), rtol=1e-4, atol=1e-5)
+        earlier = extractor(registry, model_id, layer=-2)
+        assert not np.allclose(earlier.embed(seqs), base.embed(seqs), atol=1e-3)

@@ -196,3 +196,24 @@ def test_lite_board_is_labelled_and_accepts_only_lite(tmp_path, spec, capsys, wr
 def test_empty_folder_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no submission files"):
         build_leaderboard(tmp_path, tmp_path / "out")
+
+
+def test_model_meta_keeps_the_published_fields_and_describes_every_model(tmp_path, published):
+    from stages.model_meta import ModelMetaError, load_model_meta
+
+    meta = load_model_meta()
+    assert set(meta) == set(published)
+    reference = paths.REPO_ROOT.parent / "shared" / "reference" / "geneb" / "model_meta.json"
+    if reference.is_file():
+        for model_id, entry in json.loads(reference.read_text()).items():
+            for key in ("display", "params", "zero_shot", "provenance", "submitted_by"):
+                assert getattr(meta[model_id], key) == entry[key], (model_id, key)
+    for entry in meta.values():
+        assert entry.card is None or (paths.REPO_ROOT / entry.card).is_file()
+        assert entry.url == "" or entry.url.startswith("https://")
+
+    broken = json.loads(paths.MODEL_META_PATH.read_text())
+    broken["GROVER"]["provenance"] = "trusted"
+    (tmp_path / "model_meta.json").write_text(json.dumps(broken))
+    with pytest.raises(ModelMetaError, match=r"model_meta.json: GROVER/provenance: 'trusted' is not one of"):
+        load_model_meta(tmp_path / "model_meta.json")

@@ -22,7 +22,7 @@ from stages.engines import EngineConfig, same_embeddings  # noqa: E402
 from stages.engines.local import embed_suite_local  # noqa: E402
 from stages.engines.local_cluster import LocalRayCluster  # noqa: E402
 from stages.engines.ray_engine import DELAY_ENV, embed_suite_ray  # noqa: E402
-from stages.extractors.registry import ModelEntry, get_model_entry  # noqa: E402
+from stages.extractors.registry import get_model_entry  # noqa: E402
 from stages.spec import Suite  # noqa: E402
 
 pytestmark = pytest.mark.ray
@@ -144,21 +144,16 @@ def test_interrupted_run_resumes_from_finished_tasks(cluster, local_kmer, lite, 
 
 def test_real_hyenadna_mixed_lengths_bit_identical_with_aligned_shards(cluster, lite, tmp_path):
     pytest.importorskip("anticapt")
-    entry = get_model_entry(HYENA)
+    assert get_model_entry(HYENA).extractor == "hyena"
     suite = _mixed_length_suite(lite, tmp_path / "data", train=4200, test=100)
-    embed_suite_local_entry(entry, suite, tmp_path / "local")
-    run = embed_suite_ray(entry, suite, tmp_path / "ray", ray_config(cluster, shard_size=1000),
-                          progress=False)
+    fast = {"batch_size": 1024}  # runtime-only setting (not in the key); same on both sides
+    embed_suite_local(HYENA, suite, tmp_path / "local", fast, device="cpu", progress=False)
+    run = embed_suite_ray(HYENA, suite, tmp_path / "ray", ray_config(cluster, shard_size=1000,
+                                                                     workers=1),
+                          overrides=fast, device="cpu", progress=False)
     assert run.workers[0]["shard_unit"] == 4096  # shard_size 1000 was rounded up to the unit
     assert run.shards == 3  # train: 4096 + 104 rows, test: 100 rows
     assert same_embeddings(tmp_path / "ray", tmp_path / "local") == []
-
-
-def embed_suite_local_entry(entry: ModelEntry, suite: Suite, out) -> None:
-    from stages.embed import embed_suite
-    from stages.extractors.registry import load_extractor
-
-    embed_suite(load_extractor(entry, device="cpu"), suite, out, progress=False)
 
 
 def _split_sizes(suite: Suite, task_id: str) -> list[int]:

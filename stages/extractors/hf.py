@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 AUTO_CLASSES = {"model": "AutoModel", "masked_lm": "AutoModelForMaskedLM",
                 "causal_lm": "AutoModelForCausalLM"}
-OPTIONS = {"trust_remote_code", "auto_class", "one_hot_inputs", "trim_to_multiple_of"}
+OPTIONS = {"trust_remote_code", "auto_class", "one_hot_inputs", "trim_to_multiple_of", "full_model"}
 DEFAULT_BATCH = {"cpu": (64, 16_384), "gpu": (256, 131_072)}  # rows, padded tokens per batch
 CHUNK = 4096  # sequences tokenised ahead of the model, in a background thread
 _WEIGHT_SUFFIXES = (".json", ".bin", ".safetensors", ".py", ".txt", ".model", ".pt")
@@ -191,7 +191,13 @@ class HFExtractor:
         tokenizer.model_max_length = 10**9  # GENEB windows itself; silence the length warning
         if settings.pooling == "cls" and not self._prefix:
             raise ExtractorLoadError(f"{self.model_id}: pooling 'cls' but the tokenizer adds no leading token")
-        params = inspect.signature(self.model.forward).parameters
+        # An LM head is dead weight for embedding, and output_hidden_states would keep every layer's
+        # activations alive: call the headless base model unless a layer or the options say otherwise.
+        body = getattr(self.model, "base_model", self.model)
+        self._call_base = (body is not self.model and settings.layer == -1
+                           and not options.get("full_model", False))
+        self._module = body if self._call_base else self.model
+        params = inspect.signature(self._module.forward).parameters
         self._takes_mask = "attention_mask" in params
         self._takes_positions = "position_ids" in params
         if self.requires_mask and not self._takes_mask:
@@ -204,7 +210,7 @@ class HFExtractor:
         self._vocab = len(tokenizer)
         self._identity = weights_identity(source, path, revision, local)
         self._identity.update(family=self.family, auto_class=AUTO_CLASSES[auto],
-                              architecture=type(self.model).__name__)
+                              architecture=type(self._module).__name__)
         self.settings = replace(settings, dtype=dtype, max_length=max_length)
 
     # -- the contract -------------------------------------------------------------------------
@@ -250,7 +256,8 @@ class HFExtractor:
                     out = np.zeros((len(sequences), pooled.shape[1]), dtype=np.float32)
                 out[chunk] = pooled
                 self._report["windows"] += len(windows.rows)
-                self._report["windowed_sequences"] += windows.windowed
+                owners = np.bincount(windows.owner, minlength=len(tokens))[:len(chunk)]
+                self._report["windowed_sequences"] += int((owners > 1).sum())  # forward strand only
         self._report["sequences"] += len(sequences)
         self._report["seconds"] += time.perf_counter() - started
         return out if out is not None else np.zeros((0, self.hidden_size), dtype=np.float32)
@@ -312,8 +319,8 @@ class HFExtractor:
 
         side = self.settings.padding_side
         ids, attention = batching.pad_rows(rows, self._pad_id, side)
-        keep = batching.pool_mask(rows, ids.shape[1], side, len(self._prefix), len(self._suffix),
-                                  self.settings.special_tokens)
+        rule = "include" if self.settings.pooling == "cls" else self.settings.special_tokens  # CLS is special
+        keep = batching.pool_mask(rows, ids.shape[1], side, len(self._prefix), len(self._suffix), rule)
         with torch.inference_mode():
             ids_t = torch.from_numpy(ids).to(self.device)
             mask_t = torch.from_numpy(attention).to(self.device)
@@ -322,22 +329,25 @@ class HFExtractor:
                 kwargs["attention_mask"] = mask_t
             if side == "left":
                 kwargs["position_ids"] = (mask_t.cumsum(-1) - 1).clamp(min=0)
-            hidden_states = self.settings.layer != -1 or self._auto != "model"
+            hidden_states = self.settings.layer != -1 or (self._auto != "model" and not self._call_base)
             if hidden_states:
                 kwargs["output_hidden_states"] = True
             if self.settings.options.get("one_hot_inputs"):  # MutBERT takes one-hot rows, not ids
                 one_hot = torch.nn.functional.one_hot(ids_t, self._vocab).to(self.model.dtype)
-                outputs = self.model(one_hot * mask_t.unsqueeze(-1).to(one_hot.dtype), **kwargs)
+                outputs = self._module(one_hot * mask_t.unsqueeze(-1).to(one_hot.dtype), **kwargs)
             else:
-                outputs = self.model(input_ids=ids_t, **kwargs)
+                outputs = self._module(input_ids=ids_t, **kwargs)
             if isinstance(outputs, (tuple, list)):  # remote code that ignores return_dict (DNABERT-2)
                 if self.settings.layer != -1:
                     raise ValueError(f"{self.model_id}: model returns a tuple; only layer -1 is supported")
                 hidden = outputs[0]
             elif hidden_states:
                 hidden = outputs.hidden_states[self.settings.layer]
-            else:
+            elif getattr(outputs, "last_hidden_state", None) is not None:
                 hidden = outputs.last_hidden_state
+            else:
+                raise ValueError(f"{self.model_id}: {type(self._module).__name__} returned no last_hidden_state;"
+                                 " set options: {full_model: true} to read hidden_states[-1] instead")
             vectors, counts = batching.pool(hidden, torch.from_numpy(keep).to(self.device),
                                             self.settings.pooling)
             if not bool(torch.isfinite(vectors).all()):

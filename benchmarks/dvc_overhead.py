@@ -1,0 +1,342 @@
+"""DVC overhead at full scale: GENEB's layout (two stages per model) vs one stage per model x task.
+
+Builds scratch git + DVC repositories with N models x T tasks of tiny CSVs and trivial work, then
+times the commands a maintainer and CI run. GENEB's layout is the shape of the real ``dvc.yaml``
+(``foreach`` over ``params.yaml`` models: ``embed@<m>`` with a persisted directory output, written
+by the real ``stages.embed.embed_suite`` with a trivial extractor, so per-task incrementality is
+the production code path; ``score@<m>`` writes a submission and a metrics file; one
+``leaderboard``). The per-cell layout is a ``matrix`` over model x task (embed and score per
+cell); its lock is written with one ``dvc commit`` (batched since DVC 3.63), because a first
+``dvc repro`` of thousands of cell stages takes hours (quadratic lock rewrites).
+
+    python benchmarks/dvc_overhead.py --out docs/benchmarks/dvc_overhead.json
+    python benchmarks/dvc_overhead.py --models 5 --tasks 10 --cell-models 2   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from stages.dvc_lockcheck import check_lock  # noqa: E402
+from stages.dvc_scratch import commit_all, dvc_exe, run, scratch_env  # noqa: E402
+
+STAGE_SCRIPT = '''"""Trivial stages for the overhead benchmark (see benchmarks/dvc_overhead.py)."""
+import json, sys
+from pathlib import Path
+
+import numpy as np
+
+
+class Trivial:
+    def __init__(self, model_id, dim):
+        from stages.extractors.base import ExtractorSettings
+        self.model_id, self.settings = model_id, ExtractorSettings(options={"dim": dim})
+
+    def embed(self, sequences):
+        gc = [(s.count("G") + s.count("C")) / len(s) for s in sequences]
+        return np.tile(np.asarray(gc, dtype=np.float32)[:, None], (1, self.settings.options["dim"]))
+
+    def identity(self):
+        return {"weights": "none"}
+
+    def run_report(self):
+        return {}
+
+
+def main(kind, model, out, *rest):
+    params = __import__("yaml").safe_load(open("params.yaml"))
+    tasks = tuple(sorted(p.name for p in Path("data/tasks").iterdir()))
+    if kind == "embed":
+        from stages.embed import embed_suite
+        from stages.spec import Suite
+        suite = Suite("bench", "", tasks, Path("data/tasks"), True)
+        status = embed_suite(Trivial(model, params["models"][model]["dim"]), suite, Path(out), False)
+        done = [t for t, reused in status.items() if not reused]
+        print(f"embed {model}: {len(done)} task(s) embedded, {len(status) - len(done)} reused")
+        for task in done:
+            print(f"  embedded {task}")
+    elif kind == "score":
+        files = sorted(Path(out).glob("*.npz"))
+        sizes = {f.stem: f.stat().st_size for f in files}
+        Path(rest[0]).parent.mkdir(parents=True, exist_ok=True)
+        Path(rest[0]).write_text(json.dumps({"model": model, "tasks": sizes}))
+        Path(rest[1]).parent.mkdir(parents=True, exist_ok=True)
+        Path(rest[1]).write_text(json.dumps({"macro": len(files) / 100}))
+    elif kind == "board":
+        rows = [json.loads(p.read_text())["model"] for p in sorted(Path(model).glob("*.json"))]
+        Path(out).write_text(json.dumps(rows))
+
+
+main(*sys.argv[1:])
+'''
+
+MODEL_DVC_YAML = '''vars:
+  - params.yaml
+stages:
+  embed:
+    foreach: ${models}
+    do:
+      cmd: python stage.py embed ${key} embeddings/bench/${key}
+      deps:
+        - data/tasks
+        - stage.py
+      params:
+        - models.${key}
+      outs:
+        - embeddings/bench/${key}:
+            persist: true
+  score:
+    foreach: ${models}
+    do:
+      cmd: >-
+        python stage.py score ${key} embeddings/bench/${key}
+        results/bench/submissions/${key}.json results/bench/metrics/${key}.json
+      deps:
+        - embeddings/bench/${key}
+        - stage.py
+      params:
+        - models.${key}
+      outs:
+        - results/bench/submissions/${key}.json:
+            cache: false
+      metrics:
+        - results/bench/metrics/${key}.json:
+            cache: false
+  leaderboard:
+    cmd: python stage.py board results/bench/submissions results/bench/leaderboard.json
+    deps:
+      - results/bench/submissions
+      - stage.py
+    outs:
+      - results/bench/leaderboard.json:
+          cache: false
+'''
+
+CELL_DVC_YAML = '''vars:
+  - params.yaml
+stages:
+  embed:
+    matrix:
+      model: ${model_ids}
+      task: ${tasks}
+    cmd: python cell.py embed ${item.model} ${item.task}
+    deps:
+      - data/tasks/${item.task}
+      - cell.py
+    params:
+      - models.${item.model}
+    outs:
+      - emb/${item.model}/${item.task}.npy
+  score:
+    matrix:
+      model: ${model_ids}
+      task: ${tasks}
+    cmd: python cell.py score ${item.model} ${item.task}
+    deps:
+      - emb/${item.model}/${item.task}.npy
+      - cell.py
+    metrics:
+      - metrics/${item.model}/${item.task}.json:
+          cache: false
+  leaderboard:
+    cmd: python cell.py board
+    deps:
+      - metrics
+      - cell.py
+    outs:
+      - leaderboard.json:
+          cache: false
+'''
+
+CELL_SCRIPT = '''import hashlib, json, sys
+from pathlib import Path
+
+def embed(model, task):
+    digest = hashlib.md5((Path("data/tasks") / task / "train.csv").read_bytes()).hexdigest()
+    out = Path("emb") / model / f"{task}.npy"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"{model} {task} {digest}")
+
+def score(model, task):
+    out = Path("metrics") / model / f"{task}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"size": (Path("emb") / model / f"{task}.npy").stat().st_size}))
+
+def board():
+    Path("leaderboard.json").write_text(json.dumps(sorted(str(p) for p in Path("metrics").rglob("*.json"))))
+
+if __name__ == "__main__":
+    kind, *args = sys.argv[1:]
+    {"embed": embed, "score": score, "board": board}[kind](*args)
+'''
+
+
+def write_tasks(repo: Path, n_tasks: int, rows: int = 20) -> list[str]:
+    rng = random.Random(0)
+    names = [f"task{t:03d}" for t in range(n_tasks)]
+    for name in names:
+        folder = repo / "data" / "tasks" / name
+        folder.mkdir(parents=True)
+        for split in ("train", "test"):
+            lines = ["text,label"] + [
+                "".join(rng.choice("ACGT") for _ in range(30)) + f",{i % 2}" for i in range(rows)]
+            (folder / f"{split}.csv").write_text("\n".join(lines) + "\n")
+    return names
+
+
+def init_repo(repo: Path) -> None:
+    repo.mkdir(parents=True)
+    run(["git", "init", "-q", "-b", "main"], repo)
+    run([dvc_exe(), "init", "-q"], repo)
+    (repo / ".gitignore").write_text("/embeddings/\n/emb/\n")
+    (repo / ".dvcignore").write_text("__pycache__/\n")
+
+
+def timed(repo: Path, args: list[str], env: dict[str, str], reps: int = 1) -> tuple[float, str]:
+    """Median wall seconds of ``reps`` runs (and the last output)."""
+    times, output = [], ""
+    for _ in range(reps):
+        result = run(args, repo, env, check=False, timeout=36000)
+        times.append(result.seconds)
+        output = result.output
+        if result.returncode != 0 and "--dry" not in args:
+            raise RuntimeError(f"{args} failed:\n{output[-3000:]}")
+    return round(statistics.median(times), 2), output
+
+
+def stages_run(output: str) -> list[str]:
+    return re.findall(r"^Running stage '([^']+)'", output, flags=re.MULTILINE)
+
+
+def bench_model_layout(base: Path, n_models: int, n_tasks: int, reps: int) -> dict:
+    repo = base / "geneb-layout"
+    init_repo(repo)
+    tasks = write_tasks(repo, n_tasks)
+    models = {f"m{i:03d}": {"dim": 4} for i in range(n_models)}
+    (repo / "params.yaml").write_text(json.dumps({"suite": "bench", "models": models}, indent=1))
+    (repo / "dvc.yaml").write_text(MODEL_DVC_YAML)
+    (repo / "stage.py").write_text(STAGE_SCRIPT)
+    env = scratch_env(repo, {"PYTHONPATH": str(ROOT)})
+    commit_all(repo, "scratch")
+    out: dict = {"layout": "GENEB: foreach model (embed + score) + leaderboard",
+                 "models": n_models, "tasks": n_tasks, "stages": 2 * n_models + 1}
+    out["first_repro_s"], log = timed(repo, [dvc_exe(), "repro"], env)
+    assert len(stages_run(log)) == out["stages"], log[-2000:]
+    commit_all(repo, "repro")
+    out["dvc_lock_kb"] = round((repo / "dvc.lock").stat().st_size / 1024, 1)
+    out["noop_status_s"], log = timed(repo, [dvc_exe(), "status"], env, reps)
+    assert "up to date" in log, log
+    out["noop_repro_s"], log = timed(repo, [dvc_exe(), "repro"], env, reps)
+    assert not stages_run(log), log
+    out["dry_allow_missing_s"], _ = timed(repo, [dvc_exe(), "repro", "--allow-missing", "--dry"],
+                                          env, reps)
+    started = time.perf_counter()
+    report = check_lock(repo)
+    out["lockcheck_s"] = round(time.perf_counter() - started, 2)
+    assert report.ok, report.findings
+
+    csv = repo / "data" / "tasks" / tasks[n_tasks // 2] / "train.csv"
+    csv.write_text(csv.read_text() + "ACGTACGTACGTACGTACGTACGTACGTAC,1\n")
+    out["one_csv_changed_status_s"], _ = timed(repo, [dvc_exe(), "status"], env)
+    out["one_csv_changed_repro_s"], log = timed(repo, [dvc_exe(), "repro"], env)
+    embedded = re.findall(r"^  embedded (\S+)", log, flags=re.MULTILINE)
+    out["one_csv_changed_tasks_embedded"] = len(embedded)
+    out["one_csv_changed_only_that_task"] = set(embedded) == {csv.parent.name}
+    out["one_csv_changed_stages_run"] = len(stages_run(log))
+    reused = re.findall(r"(\d+) task\(s\) embedded, (\d+) reused", log)
+    out["one_csv_changed_reused_per_model"] = sorted({int(r) for _, r in reused})
+
+    params = json.loads((repo / "params.yaml").read_text())
+    params["models"]["m000"]["dim"] = 8
+    (repo / "params.yaml").write_text(json.dumps(params, indent=1))
+    out["one_model_params_repro_s"], log = timed(repo, [dvc_exe(), "repro"], env)
+    out["one_model_params_stages_run"] = stages_run(log)
+    return out
+
+
+def bench_cell_layout(base: Path, n_models: int, n_tasks: int, reps: int) -> dict:
+    repo = base / "cell-layout"
+    init_repo(repo)
+    tasks = write_tasks(repo, n_tasks)
+    models = {f"m{i:03d}": {"dim": 4} for i in range(n_models)}
+    (repo / "params.yaml").write_text(json.dumps(
+        {"models": models, "model_ids": sorted(models), "tasks": tasks}, indent=1))
+    (repo / "dvc.yaml").write_text(CELL_DVC_YAML)
+    (repo / "cell.py").write_text(CELL_SCRIPT)
+    env = scratch_env(repo)
+    commit_all(repo, "scratch")
+    out: dict = {"layout": "per cell: matrix model x task (embed + score) + leaderboard",
+                 "models": n_models, "tasks": n_tasks, "stages": 2 * n_models * n_tasks + 1}
+    started = time.perf_counter()
+    sys.path.insert(0, str(repo))
+    cwd = os.getcwd()
+    os.chdir(repo)
+    try:
+        cell = {}
+        exec(compile(CELL_SCRIPT, "cell.py", "exec"), cell)  # noqa: S102 - our own script
+        for model in models:
+            for task in tasks:
+                cell["embed"](model, task)
+                cell["score"](model, task)
+        cell["board"]()
+    finally:
+        os.chdir(cwd)
+    out["outputs_written_s"] = round(time.perf_counter() - started, 2)
+    out["lock_by_dvc_commit_s"], _ = timed(repo, [dvc_exe(), "commit", "--force"], env)
+    commit_all(repo, "commit")
+    out["dvc_lock_kb"] = round((repo / "dvc.lock").stat().st_size / 1024, 1)
+    out["noop_status_s"], log = timed(repo, [dvc_exe(), "status"], env, reps)
+    assert "up to date" in log, log[-2000:]
+    out["noop_repro_s"], log = timed(repo, [dvc_exe(), "repro"], env, reps)
+    assert not stages_run(log), log[-2000:]
+    out["dry_allow_missing_s"], _ = timed(repo, [dvc_exe(), "repro", "--allow-missing", "--dry"],
+                                          env, reps)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=int, default=41)
+    parser.add_argument("--tasks", type=int, default=100)
+    parser.add_argument("--cell-models", type=int, default=None,
+                        help="models in the per-cell layout (default: --models; 0 skips it)")
+    parser.add_argument("--reps", type=int, default=3, help="runs per no-op timing (median)")
+    parser.add_argument("--keep", type=Path, help="build the scratch repos here and keep them")
+    parser.add_argument("--out", type=Path, help="write the results as JSON")
+    args = parser.parse_args(argv)
+    base = args.keep or Path(tempfile.mkdtemp(prefix="geneb-dvc-bench-"))
+    cell_models = args.models if args.cell_models is None else args.cell_models
+    import dvc
+
+    results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                           "dvc": dvc.__version__, "load_avg_start": os.getloadavg()},
+               "geneb": bench_model_layout(base, args.models, args.tasks, args.reps)}
+    print(json.dumps(results["geneb"], indent=1), flush=True)
+    if cell_models:
+        results["cell"] = bench_cell_layout(base, cell_models, args.tasks, args.reps)
+        print(json.dumps(results["cell"], indent=1), flush=True)
+    results["machine"]["load_avg_end"] = os.getloadavg()
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"wrote {args.out}")
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
