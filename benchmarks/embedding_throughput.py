@@ -93,11 +93,13 @@ def measure(model: str, per_task: int, method: str, out: Path) -> dict:
         vectors = naive_embed(extractor, sequences) if method == "naive" else extractor.embed(sequences)
         seconds = time.perf_counter() - started
     np.save(out, vectors)
-    runtime = extractor.run_report()["runtime"]
-    return {"method": method, "seconds": round(seconds, 2), "peak_rss_mib": memory.mib,
-            "load_average": round(os.getloadavg()[0], 2), "batch_size": runtime["batch_size"],
-            "batch_tokens": runtime["batch_tokens"], "identity": extractor.identity(),
-            "settings": extractor.settings.vector_json(), "torch_threads": torch.get_num_threads()}
+    run = {"method": method, "seconds": round(seconds, 2), "peak_rss_mib": memory.mib,
+           "load_average": round(os.getloadavg()[0], 2), "identity": extractor.identity(),
+           "settings": extractor.settings.vector_json(), "torch_threads": torch.get_num_threads()}
+    if method == "geneb":
+        runtime = extractor.run_report()["runtime"]
+        run.update(batch_size=runtime["batch_size"], batch_tokens=runtime["batch_tokens"])
+    return run
 
 
 def sample(per_task: int) -> list[str]:

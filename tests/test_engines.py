@@ -100,3 +100,19 @@ def test_local_engine_writes_what_embed_suite_writes(tmp_path, lite):
     np.savez(first, train_X=emb_changed, train_y=emb.train_y, test_X=emb.test_X, test_y=emb.test_y)
     assert any("train_X differs" in p for p in same_embeddings(tmp_path / "engine",
                                                                tmp_path / "direct"))
+
+
+@pytest.mark.parametrize("command", [["run", "--model", "kmer-4"],
+                                     ["embed", "--model", "kmer-4", "--out", "OUT"]])
+def test_engine_flags_reach_the_engine_and_a_dead_address_fails_fast(command, tmp_path, capsys):
+    pytest.importorskip("ray")
+    from stages.cli import main
+    from stages.engines.local_cluster import free_port
+
+    argv = [str(tmp_path / "e") if arg == "OUT" else arg for arg in command]
+    argv += ["--suite", "lite", "--quiet", "--engine", "ray", "--ray-address", f"127.0.0.1:{free_port()}"]
+    if command[0] == "run":
+        argv += ["--embeddings", str(tmp_path / "e"), "--out", str(tmp_path / "s.json")]
+    assert main(argv) == 2
+    assert "cannot reach the Ray cluster at 127.0.0.1:" in capsys.readouterr().err
+    assert not list(tmp_path.glob("e/*.npz"))

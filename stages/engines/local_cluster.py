@@ -83,7 +83,7 @@ class LocalRayCluster:
         command = [str(ray_cli), "start", *args, "--node-ip-address=127.0.0.1", "--block",
                    "--disable-usage-stats", f"--temp-dir={self.temp_dir}", "--num-gpus=0",
                    f"--dashboard-agent-listen-port={free_port()}"]
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **self.env}
+        env = {**os.environ, **self._auth, "RAY_USAGE_STATS_ENABLED": "0", **self.env}
         with open(log, "wb") as handle:
             process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
                                        start_new_session=True)

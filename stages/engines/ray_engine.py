@@ -9,8 +9,7 @@ its rows are back, so an interrupted run resumes from the finished tasks.
 
 Faults: a worker process that dies is restarted by Ray (``max_restarts``, reloading the model) and
 its unfinished shards are re-run (``max_retries``); a worker that is lost for good has its shards
-re-queued on the others. Test hook: ``GENEB_RAY_SHARD_DELAY_S`` in the driver's environment makes
-every worker sleep that long before returning a shard (to kill one mid-shard).
+re-queued on the others. The worker side is :mod:`stages.engines.ray_worker`.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from typing import Any
 
 from stages.embed import TaskEmbeddings, cache_key, cached, save_embeddings
 from stages.engines.config import EngineConfig
+from stages.engines.ray_worker import DELAY_ENV, ShardWorker
 from stages.engines.shards import (
     SPLITS,
     Shard,
@@ -38,50 +38,17 @@ from stages.engines.shards import (
     plan_shards,
     processing_order,
 )
-from stages.extractors.base import ExtractorSettings, check_embeddings, report_delta
-from stages.extractors.registry import ModelEntry, get_model_entry, load_extractor
+from stages.extractors.base import ExtractorSettings, check_embeddings
+from stages.extractors.registry import ModelEntry, get_model_entry
 from stages.spec import Suite
 from stages.taskdata import TaskData, load_task
 
 log = logging.getLogger(__name__)
-DELAY_ENV = "GENEB_RAY_SHARD_DELAY_S"
 FORWARDED_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", DELAY_ENV)
 
 
 class EngineError(ValueError):
     """The Ray engine could not finish (finished tasks stay saved; re-running resumes)."""
-
-
-class ShardWorker:
-    """A Ray actor body: loads the model once, then embeds shard after shard."""
-
-    def __init__(self, entry: ModelEntry, overrides: dict[str, Any] | None,
-                 device: str | None, threads: int) -> None:
-        started = time.perf_counter()
-        self.extractor = load_extractor(entry, overrides, device=device)
-        if "torch" in sys.modules:  # Ray pins OMP_NUM_THREADS to the actor's CPUs; undo that
-            sys.modules["torch"].set_num_threads(threads)
-        self.threads = threads
-        self.load_seconds = time.perf_counter() - started
-
-    def describe(self) -> dict[str, Any]:
-        import ray
-
-        return {"pid": os.getpid(), "host": socket.gethostname(),
-                "node_id": ray.get_runtime_context().get_node_id(),
-                "model_id": self.extractor.model_id, "settings": self.extractor.settings,
-                "weights": self.extractor.identity(), "load_seconds": round(self.load_seconds, 3),
-                "shard_unit": getattr(self.extractor, "shard_unit", None), "threads": self.threads}
-
-    def embed(self, shard: Shard, sequences: list[str]) -> dict[str, Any]:
-        before = self.extractor.run_report()
-        started = time.perf_counter()
-        vectors = self.extractor.embed(sequences)
-        vectors = check_embeddings(self.extractor.model_id, vectors, len(sequences))
-        seconds = time.perf_counter() - started
-        time.sleep(float(os.environ.get(DELAY_ENV) or 0))
-        return {"shard": shard, "vectors": vectors, "seconds": seconds, "pid": os.getpid(),
-                "report": report_delta(before, self.extractor.run_report())}
 
 
 @dataclass(frozen=True)
@@ -148,7 +115,7 @@ def embed_suite_ray(model: str | ModelEntry, suite: Suite, out_dir: Path, config
     try:
         actors = _start_workers(ray, config, entry, overrides, device)
         try:
-            run.workers = ray.get([actor.describe.remote() for actor in actors])
+            run.workers = ray.get(_wait_all(ray, [actor.describe.remote() for actor in actors]))
         except ray.exceptions.RayError as exc:
             raise EngineError(f"Ray workers could not load {entry.model_id}: {exc}") from exc
         identity = _common_identity(run.workers)
@@ -178,6 +145,14 @@ def summary(run: RayRun) -> str:
             f"{run.requeued} shards re-queued; {sum(run.status.values())} tasks cached")
 
 
+def _wait_all(ray: Any, refs: list[Any]) -> list[Any]:
+    """``refs`` once all are done, waiting in short steps so that Ctrl-C is honoured."""
+    pending = list(refs)
+    while pending:
+        _, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
+    return refs
+
+
 def _import_ray() -> Any:
     try:
         import ray
@@ -194,11 +169,24 @@ def _connect(ray: Any, config: EngineConfig) -> bool:
     if config.address in (None, "", "local"):
         ray.init(address="local", include_dashboard=False, log_to_driver=False)
     else:
+        _check_reachable(config.address)
         try:
             ray.init(address=config.address, log_to_driver=False)
         except ConnectionError as exc:
             raise EngineError(f"cannot reach the Ray cluster at {config.address!r}: {exc}") from exc
     return True
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds on a HOST:PORT nobody listens on (ray.init would retry for minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return  # "auto", or a form Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as exc:
+        raise EngineError(f"cannot reach the Ray cluster at {address}: {exc}; start its head with "
+                          "`ray start --head --port=PORT` or fix engine.address") from None
 
 
 def _start_workers(ray: Any, config: EngineConfig, entry: ModelEntry,
@@ -278,7 +266,9 @@ class _Scheduler:
                         break
                     raise EngineError(f"all Ray workers are lost; {len(self.open)} task(s) "
                                       "unfinished (finished tasks are saved: re-run to resume)")
-                ready, _ = self.ray.wait(list(self.in_flight), num_returns=1)
+                ready: list[Any] = []
+                while not ready:  # short waits keep Ctrl-C working (a blocking wait ignores it)
+                    ready, _ = self.ray.wait(list(self.in_flight), num_returns=1, timeout=0.5)
                 for ref in ready:
                     self._collect(ref)
         finally:

@@ -18,6 +18,7 @@ one. The rules it implements are GENEB's declared policy (docs/extractors.md):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -98,21 +99,23 @@ def length_batches(lengths: Sequence[int], batch_size: int, batch_tokens: int,
     return batches
 
 
-def pad_rows(rows: Sequence[Sequence[int]], pad_id: int, side: str) -> tuple[np.ndarray, np.ndarray]:
-    """Pad rows to the longest one: ``(input_ids, attention_mask)`` as int64 arrays."""
+def _spans(rows: Sequence[Sequence[int]], side: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per row: where its tokens start in the padded batch, its length, and the batch width."""
     if side not in ("right", "left"):
         raise ValueError(f"padding side must be 'right' or 'left', got {side!r}")
-    width = max(len(row) for row in rows)
+    lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
+    width = int(lengths.max())
+    return (np.zeros_like(lengths) if side == "right" else width - lengths), lengths, width
+
+
+def pad_rows(rows: Sequence[Sequence[int]], pad_id: int, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Pad rows to the longest one: ``(input_ids, attention_mask)`` as int64 arrays."""
+    starts, lengths, width = _spans(rows, side)
+    positions = np.arange(width)
+    mask = (positions >= starts[:, None]) & (positions < (starts + lengths)[:, None])
     ids = np.full((len(rows), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(rows), width), dtype=np.int64)
-    for i, row in enumerate(rows):
-        if side == "right":
-            ids[i, :len(row)] = row
-            mask[i, :len(row)] = 1
-        else:
-            ids[i, width - len(row):] = row
-            mask[i, width - len(row):] = 1
-    return ids, mask
+    ids[mask] = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+    return ids, mask.astype(np.int64)
 
 
 def pool_mask(rows: Sequence[Sequence[int]], width: int, side: str, n_prefix: int, n_suffix: int,
@@ -121,11 +124,11 @@ def pool_mask(rows: Sequence[Sequence[int]], width: int, side: str, n_prefix: in
     if special_tokens not in SPECIAL_RULES:
         raise ValueError(f"special_tokens must be one of {SPECIAL_RULES}, got {special_tokens!r}")
     skip_head, skip_tail = (n_prefix, n_suffix) if special_tokens == "exclude" else (0, 0)
-    mask = np.zeros((len(rows), width), dtype=bool)
-    for i, row in enumerate(rows):
-        offset = 0 if side == "right" else width - len(row)
-        mask[i, offset + skip_head:offset + len(row) - skip_tail] = True
-    return mask
+    starts, lengths, longest = _spans(rows, side)
+    starts = starts + (width - longest if side == "left" else 0)
+    positions = np.arange(width)
+    return ((positions >= (starts + skip_head)[:, None])
+            & (positions < (starts + lengths - skip_tail)[:, None]))
 
 
 def pool(hidden, mask, pooling: str):

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 AUTO_CLASSES = {"model": "AutoModel", "masked_lm": "AutoModelForMaskedLM",
                 "causal_lm": "AutoModelForCausalLM"}
 OPTIONS = {"trust_remote_code", "auto_class", "one_hot_inputs", "trim_to_multiple_of", "full_model"}
-DEFAULT_BATCH = {"cpu": (64, 16_384), "gpu": (256, 131_072)}  # rows, padded tokens per batch
+DEFAULT_BATCH = {"cpu": (64, 8_192), "gpu": (256, 131_072)}  # rows, padded tokens per batch
 CHUNK = 4096  # sequences tokenised ahead of the model, in a background thread
 _WEIGHT_SUFFIXES = (".json", ".bin", ".safetensors", ".py", ".txt", ".model", ".pt")
 
