@@ -35,21 +35,35 @@ def published() -> dict:
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by playwright (never a downloaded browser)."""
+    from pathlib import Path
+
+    from helpers import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM} (set GENEB_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
 def hand_scores(spec: BenchmarkSpec):
     """Category, Macro and Micro recomputed with plain loops straight from the spec's task list,
     independently of stages.aggregate: (results of one regime, metric) -> (cats, macro, micro)."""
 
+    from helpers import hand_categories
+
     def compute(regime_results: dict, metric: str) -> tuple[dict, float, float]:
-        sums: dict[str, float] = {}
-        counts: dict[str, int] = {}
-        for task in spec.tasks:
-            value = regime_results[task.id][metric]
-            sums[task.category] = sums.get(task.category, 0.0) + value
-            counts[task.category] = counts.get(task.category, 0) + 1
-        cats = {name: sums[name] / counts[name] for name in sums}
-        macro = sum(cats.values()) / len(cats)
-        micro = sum(regime_results[t.id][metric] for t in spec.tasks) / len(spec.tasks)
-        return cats, macro, micro
+        values = {task.id: regime_results[task.id][metric] for task in spec.tasks}
+        cats = hand_categories(values, spec)
+        return cats, sum(cats.values()) / len(cats), sum(values.values()) / len(values)
 
     return compute
 

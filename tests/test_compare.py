@@ -7,8 +7,9 @@ import json
 import statistics
 
 import pytest
-from test_uncertainty import KMER4_LITE, hand_macro, published_dir
+from helpers import KMER4_LITE, hand_macro
 
+from stages import paths
 from stages.cli import main
 from stages.compare import (
     SubmissionNotFound,
@@ -76,7 +77,7 @@ def test_differences_within_rounding_are_ties(spec, lite):
 
 
 def test_published_pair_agrees_with_hand_macro_and_counts(spec):
-    directory = published_dir()
+    directory = paths.SUBMISSIONS_DIR
     a = load_submission(find_submission("DNABERT-S", directory))
     b = load_submission(find_submission("GROVER", directory))
     result = compare(a, b, spec, regime="10shot", metric="F1")
@@ -92,7 +93,7 @@ def test_published_pair_agrees_with_hand_macro_and_counts(spec):
 
 
 def test_lookup_and_errors(tmp_path, spec):
-    directory = published_dir()
+    directory = paths.SUBMISSIONS_DIR
     assert find_submission("GROVER", directory) == directory / "GROVER.json"
     assert find_submission("kmer-4", tmp_path, suite="lite") == KMER4_LITE
     with pytest.raises(SubmissionNotFound, match="no submission for model 'nope'"):
@@ -109,7 +110,7 @@ def test_lookup_and_errors(tmp_path, spec):
 
 
 def test_cli_json_and_table(capsys):
-    directory = str(published_dir())
+    directory = str(paths.SUBMISSIONS_DIR)
     assert main(["compare", "DNABERT-S", "GROVER", "--submissions", directory, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["a"]["model_id"] == "DNABERT-S" and result["metric"] == "MCC"

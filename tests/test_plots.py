@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
+from helpers import hand_macro, open_page, serve
 from scipy import stats
-from test_uncertainty import hand_macro, published_dir
 
-from stages import plots
+from stages import paths, plots
 from stages.cli import main
 from stages.compare import load_submissions
 from stages.model_meta import default_model_meta
@@ -22,7 +21,7 @@ NAMES = [f"{kind}-{regime}" for kind in ("heatmap", "rank-intervals")
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("plots")
-    assert main(["plots", "--submissions", str(published_dir()), "--out", str(out),
+    assert main(["plots", "--submissions", str(paths.SUBMISSIONS_DIR), "--out", str(out),
                  "--format", "svg", "png"]) == 0
     return out
 
@@ -30,7 +29,7 @@ def rendered(tmp_path_factory):
 @pytest.fixture(scope="module")
 def by_hand(spec):
     """Macro MCC per regime and model, computed without stages.aggregate."""
-    subs = load_submissions(published_dir())
+    subs = load_submissions(paths.SUBMISSIONS_DIR)
     return {regime: {s["model_id"]: hand_macro({t: v["MCC"] for t, v in
                                                 s["results"][regime].items()}, spec)
                      for s in subs} for regime in spec.regimes}
@@ -82,7 +81,7 @@ def test_svg_output_is_deterministic(tmp_path, by_hand):
     from stages.leaderboard import load_entries
 
     spec = plots.default_spec()
-    entries = load_entries(published_dir(), spec.suite("full"), spec, default_model_meta())
+    entries = load_entries(paths.SUBMISSIONS_DIR, spec.suite("full"), spec, default_model_meta())
     board = plots.Board(entries, spec, spec.task_ids, "MCC")
     plots.plt.rcParams.update({"svg.hashsalt": "geneb", "svg.fonttype": "none"})
     first = plots._save(plots.rank_shift(board), tmp_path / "a", "shift", ("svg",))[0]
@@ -91,18 +90,9 @@ def test_svg_output_is_deterministic(tmp_path, by_hand):
 
 
 @pytest.mark.browser
-def test_site_shows_rank_intervals_and_links_committed_plots(spec):
-    from test_site import CHROMIUM, CHROMIUM_ARGS, open_page, serve
-
-    from stages import paths
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
+def test_site_shows_rank_intervals_and_links_committed_plots(spec, browser):
     board = json.loads((paths.LEADERBOARD_DIR / "leaderboard.json").read_text())
-    with sync_playwright() as playwright, serve(paths.LEADERBOARD_DIR) as url:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with serve(paths.LEADERBOARD_DIR) as url:
         page = open_page(browser, url)
         page.click('#regime button[data-value="1shot"]')
         shown = page.eval_on_selector_all(
@@ -116,7 +106,7 @@ def test_site_shows_rank_intervals_and_links_committed_plots(spec):
         assert page.eval_on_selector_all('#board tbody td[data-key="rank"]',
                                          "cells => cells.map(c => c.dataset.ci || '')")[:3] == [""] * 3
         links = page.eval_on_selector_all("#plots a", "links => links.map(a => a.getAttribute('href'))")
-        browser.close()
+        page.close()
     assert sorted(links) == sorted(f"plots/{name}.svg" for name in NAMES)
     for link in links:
         assert (paths.LEADERBOARD_DIR / link).stat().st_size > 10_000, f"{link}: run `geneb plots`"

@@ -5,28 +5,21 @@ renders as text and runs nothing. Screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
 import base64
-import contextlib
-import functools
 import hashlib
-import http.server
 import json
-import os
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import open_page, serve
 
 from stages import paths
 from stages.leaderboard import build_leaderboard
 from stages.model_meta import default_model_meta
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = os.environ.get("GENEB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAYLOAD = '<img src=x onerror="window.__genebXss = 1">'
 SIZE_BINS = {"small": lambda p: 0 < p < 1e8, "medium": lambda p: 1e8 <= p <= 1e9,
              "large": lambda p: p > 1e9}
@@ -47,55 +40,11 @@ def test_csp_allows_exactly_the_inline_script():
     assert "unsafe-inline'; connect" not in html.split("script-src", 1)[1].split(";")[0]
 
 
-@contextlib.contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """A static server on 127.0.0.1 (a free port) for ``folder``."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):  # keep test output clean
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium")
-        pytest.skip(f"no Chromium at {CHROMIUM} (set GENEB_CHROMIUM)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture(scope="module")
 def site_url() -> Iterator[str]:
     """The committed site (index.html and the JSON that test_leaderboard proves up to date)."""
     with serve(paths.LEADERBOARD_DIR) as url:
         yield url
-
-
-def open_page(browser, url: str, errors: list | None = None, **viewport):
-    page = browser.new_page(viewport={"width": 1600, "height": 1000, **viewport})
-    if errors is not None:
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.goto(url)
-    page.wait_for_selector("body[data-ready=true]", timeout=20_000)
-    return page
 
 
 def shown_models(page) -> list[str]:

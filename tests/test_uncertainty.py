@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import KMER4_LITE, hand_macro
 
 from stages import paths
 from stages.aggregate import summarize_regime
@@ -26,34 +26,14 @@ from stages.uncertainty import (
 )
 
 T_975_DF4 = 2.7764451051977987  # Student t, 97.5th percentile, 4 degrees of freedom (tables)
-KMER4_LITE = paths.REPO_ROOT / "results" / "lite" / "submissions" / "kmer-4.json"
-REFERENCE = Path("/work/shared/reference/geneb/submissions")
-
-
-def published_dir() -> Path:
-    """The repo's published submissions; the shared reference copy until they are copied in."""
-    if len(list(paths.SUBMISSIONS_DIR.glob("*.json"))) >= 41:
-        return paths.SUBMISSIONS_DIR
-    if REFERENCE.is_dir():
-        return REFERENCE
-    pytest.skip("no published submissions in submissions/ (nor the shared reference copy)")
-
-
 @pytest.fixture(scope="module")
-def published():
-    return load_submissions(published_dir())
+def published_list():
+    return load_submissions(paths.SUBMISSIONS_DIR)
 
 
 @pytest.fixture(scope="module")
 def kmer4():
     return json.loads(KMER4_LITE.read_text())
-
-
-def hand_macro(scores: dict[str, float], spec) -> float:
-    by_cat: dict[str, list[float]] = {}
-    for task_id, value in scores.items():
-        by_cat.setdefault(spec.task(task_id).category, []).append(value)
-    return statistics.fmean(statistics.fmean(v) for v in by_cat.values())
 
 
 def test_t_interval_matches_the_textbook_formula():
@@ -98,9 +78,9 @@ def test_full_regime_has_zero_width_because_lbfgs_ignores_the_seed(kmer4, spec):
     assert macro.lo == pytest.approx(macro.mean, abs=1e-12) == macro.hi
 
 
-def test_means_only_published_submission_says_why_no_seed_interval(published, spec):
+def test_means_only_published_submission_says_why_no_seed_interval(published_list, spec):
     with pytest.raises(NoPerSeedScores, match="means-only"):
-        seed_intervals(published[0], "10shot", "MCC", spec)
+        seed_intervals(published_list[0], "10shot", "MCC", spec)
 
 
 def test_misaligned_seeds_are_rejected_with_the_task_named(kmer4, spec):
@@ -115,15 +95,15 @@ def test_misaligned_seeds_are_rejected_with_the_task_named(kmer4, spec):
         seed_intervals(short, "1shot", "F1", spec)
 
 
-def test_vectorised_aggregate_equals_the_aggregate_module_on_published(published, spec):
+def test_vectorised_aggregate_equals_the_aggregate_module_on_published(published_list, spec):
     task_ids = spec.task_ids
-    _, scores = score_matrix(published, "1shot", "MCC", task_ids)
+    _, scores = score_matrix(published_list, "1shot", "MCC", task_ids)
     groups = _column_groups(spec, task_ids)
     identity = [cols[None, :] for cols in groups]
     for kind in ("macro", "micro"):
         fast = resampled_aggregate(scores, identity, kind)[:, 0]
         slow = [summarize_regime(s["results"]["1shot"], spec, task_ids)["MCC"][kind]
-                for s in published]
+                for s in published_list]
         assert fast == pytest.approx(slow, abs=1e-12)
 
 
@@ -166,36 +146,36 @@ def test_a_model_missing_a_task_is_not_ranked(lite, spec):
     assert ranks["holey"] is None and ranks["full"] == RankInterval(1, 1, 1, 0.5)
 
 
-def test_published_point_ranks_follow_hand_macro(published, spec):
-    ranks = rank_intervals(published, "full", "MCC", spec, n_resamples=200)
-    by_hand = sorted(published, key=lambda s: -hand_macro(
+def test_published_point_ranks_follow_hand_macro(published_list, spec):
+    ranks = rank_intervals(published_list, "full", "MCC", spec, n_resamples=200)
+    by_hand = sorted(published_list, key=lambda s: -hand_macro(
         {t: v["MCC"] for t, v in s["results"]["full"].items()}, spec))
     assert [s["model_id"] for s in by_hand[:5]] == sorted(
         ranks, key=lambda m: ranks[m].rank)[:5]
-    assert all(1 <= r.lo <= r.hi <= len(published) for r in ranks.values())
+    assert all(1 <= r.lo <= r.hi <= len(published_list) for r in ranks.values())
     assert sum(r.hi - r.lo for r in ranks.values()) > 0  # task sampling does move ranks
     assert RankInterval(3, 2, 6, 0.1).label() == "3 (2-6)"
 
 
 def test_cli_ranks_and_intervals(capsys, kmer4):
-    assert main(["ranks", "--submissions", str(published_dir()), "--regime", "10shot",
+    assert main(["ranks", "--submissions", str(paths.SUBMISSIONS_DIR), "--regime", "10shot",
                  "--resamples", "100", "--json"]) == 0
     ranks = json.loads(capsys.readouterr().out)
     assert len(ranks) == 41 and all(set(r) == {"rank", "lo", "hi", "score"} for r in ranks.values())
     assert main(["intervals", str(KMER4_LITE)]) == 0
     text = capsys.readouterr().out
     assert "regime 10shot" in text and "regime 1shot" in text and "Macro" in text
-    assert main(["intervals", str(published_dir() / "GROVER.json")]) == 2
+    assert main(["intervals", str(paths.SUBMISSIONS_DIR / "GROVER.json")]) == 2
     assert "means-only" in capsys.readouterr().err
 
 
-def test_leaderboard_rows_carry_rank_intervals_additively(published, spec):
+def test_leaderboard_rows_carry_rank_intervals_additively(published_list, spec):
     from stages.leaderboard import LEADERBOARD_FILE, render_leaderboard
 
-    board = json.loads(render_leaderboard(published_dir())[LEADERBOARD_FILE])
+    board = json.loads(render_leaderboard(paths.SUBMISSIONS_DIR)[LEADERBOARD_FILE])
     assert board["rank_intervals"]["resamples"] == 1000 and board["rank_intervals"]["seed"] == 20260
     for regime in spec.regimes:
-        expected = rank_intervals(published, regime, "F1", spec)
+        expected = rank_intervals(published_list, regime, "F1", spec)
         for row in board["data"][regime]:
             ri = expected[row["model"]]
             assert (row["rank_F1"], row["rank_ci_F1"]) == (ri.rank, [ri.lo, ri.hi])

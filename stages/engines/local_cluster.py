@@ -3,14 +3,21 @@
 It runs the real ``ray start`` commands: a head node and separately started worker nodes, every
 address on 127.0.0.1, usage stats off, a private ``--temp-dir`` and free ports, each node under
 ``ray start --block`` so that stopping it (SIGTERM to that one process) stops exactly the Ray
-processes it started and nothing else of the user's. Ray 2.60 advertises a node started with
-``--node-ip-address=127.0.0.1`` under the machine's primary address (``resolve_ip_for_localhost``);
-the cluster is still reached through 127.0.0.1.
+processes it started and nothing else of the user's.
+
+Two Ray 2.60 behaviours shape it. A node started with ``--node-ip-address=127.0.0.1`` is
+advertised under the machine's primary address (``resolve_ip_for_localhost``) and Ray's servers
+bind every interface, so the cluster uses token authentication: one random token per process,
+given to the nodes and, while a cluster runs, to this process (``RAY_AUTH_MODE``,
+``RAY_AUTH_TOKEN``). Without an explicit mode, a ``~/.ray/auth_token`` (which any local
+``ray.init()`` writes) switches a head node to token auth but not the worker nodes, which then
+cannot join.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -22,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 READY = "Ray runtime started"
+_AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}  # Ray caches it per process
 
 
 def free_port() -> int:
@@ -48,6 +56,7 @@ class LocalRayCluster:
     port: int = 0
     temp_dir: Path | None = None
     nodes: list[_Node] = field(default_factory=list)
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -64,6 +73,8 @@ class LocalRayCluster:
         """Start the head, then each worker node, and wait until all of them have joined."""
         self.temp_dir = Path(tempfile.mkdtemp(prefix="geneb-ray-", dir="/tmp"))  # short: unix sockets
         self.port = free_port()
+        self._saved_env = {name: os.environ.get(name) for name in _AUTH}
+        os.environ.update(_AUTH)  # this process (the driver) must present the token too
         try:
             self._start_node("head", ["--head", f"--port={self.port}", "--include-dashboard=false",
                                       f"--num-cpus={self.head_cpus}",
@@ -83,7 +94,7 @@ class LocalRayCluster:
         command = [str(ray_cli), "start", *args, "--node-ip-address=127.0.0.1", "--block",
                    "--disable-usage-stats", f"--temp-dir={self.temp_dir}", "--num-gpus=0",
                    f"--dashboard-agent-listen-port={free_port()}"]
-        env = {**os.environ, **self._auth, "RAY_USAGE_STATS_ENABLED": "0", **self.env}
+        env = {**os.environ, **_AUTH, "RAY_USAGE_STATS_ENABLED": "0", **self.env}
         with open(log, "wb") as handle:
             process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
                                        start_new_session=True)
@@ -118,6 +129,12 @@ class LocalRayCluster:
                     os.killpg(node.process.pid, signal.SIGKILL)  # its own session: only its children
                     node.process.wait()
         self.nodes.clear()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = {}
         if self.temp_dir is not None:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
             self.temp_dir = None
