@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# trust_remote_code models (HyenaDNA) copy their code under HF_HOME: keep it writable and private
+os.environ.setdefault("HF_HOME", os.path.join(tempfile.gettempdir(), "geneb-test-hf-home"))
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 
 import numpy as np
@@ -148,3 +149,19 @@ def test_aggregate_is_the_token_weighted_mean_of_windows():
     vectors = np.array([[1.0, 0.0], [3.0, 2.0], [5.0, 5.0]])
     out = batching.aggregate(vectors, np.array([3, 1, 2]), np.array([0, 0, 1]), 2)
     assert np.allclose(out, [[1.5, 0.5], [5.0, 5.0]])
+
+
+def test_unwritable_hf_home_is_replaced_before_transformers_is_imported(tmp_path):
+    import subprocess
+    import sys
+
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    code = ("import os, sys; from stages.extractors.hf import prepare_hf_home; prepare_hf_home(); "
+            "assert 'transformers' not in sys.modules; print(os.environ['HF_HOME'])")
+    env = {**os.environ, "HF_HOME": str(locked / "hf"), "PYTHONPATH": str(paths.REPO_ROOT)}
+    if os.access(locked, os.W_OK):  # root ignores permission bits: use a path under a file instead
+        (tmp_path / "file").write_text("")
+        env["HF_HOME"] = str(tmp_path / "file" / "hf")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("geneb-hf-home")

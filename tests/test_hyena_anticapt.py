@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never attempt a download
+# trust_remote_code modules are copied under HF_HOME: a writable scratch place, not ~/.cache
+os.environ.setdefault("HF_HOME", os.path.join(tempfile.gettempdir(), "geneb-test-hf-home"))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

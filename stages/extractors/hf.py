@@ -72,7 +72,7 @@ def prepare_hf_home() -> None:
 def _writable(path: Path) -> bool:
     while not path.exists() and path != path.parent:
         path = path.parent
-    return os.access(path, os.W_OK)
+    return path.is_dir() and os.access(path, os.W_OK)
 
 
 def resolve_source(model_id: str, source: str | None) -> tuple[str, bool]:
@@ -288,6 +288,10 @@ class HFExtractor:
                                           same_length=self.pad_free)
         while pending:
             batch = pending.pop(0)
+            allowed = max(1, min(self._batch_size, self._batch_tokens // len(rows[batch[0]])))
+            if len(batch) > allowed:  # planned before a back-off: re-cut to the current limits
+                pending[:0] = [batch[i:i + allowed] for i in range(0, len(batch), allowed)]
+                continue
             try:
                 pooled, weights[batch] = self._forward([rows[i] for i in batch])
             except Exception as exc:  # noqa: BLE001 - only out-of-memory is retried
