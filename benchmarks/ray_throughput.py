@@ -42,14 +42,21 @@ def suite_size(suite: Suite) -> tuple[int, int]:
     return n, nt
 
 
-def run_local(model: str, suite: Suite, out: Path) -> dict[str, Any]:
-    started = time.perf_counter()
-    extractor = load_extractor(get_model_entry(model), device="cpu")
-    loaded = time.perf_counter()
-    embed_suite(extractor, suite, out, progress=False)
-    done = time.perf_counter()
-    return {"engine": "local", "workers": 1, "startup_s": round(loaded - started, 2),
-            "embed_s": round(done - loaded, 2)}
+def run_local(model: str, suite: Suite, out: Path, threads: int | None = None) -> dict[str, Any]:
+    import torch
+
+    default = torch.get_num_threads()
+    torch.set_num_threads(threads or default)
+    try:
+        started = time.perf_counter()
+        extractor = load_extractor(get_model_entry(model), device="cpu")
+        loaded = time.perf_counter()
+        embed_suite(extractor, suite, out, progress=False)
+        done = time.perf_counter()
+    finally:
+        torch.set_num_threads(default)
+    return {"engine": "local", "workers": 1, "threads": threads or default,
+            "startup_s": round(loaded - started, 2), "embed_s": round(done - loaded, 2)}
 
 
 def run_ray(model: str, suite: Suite, out: Path, reference: Path, address: str,
@@ -73,6 +80,9 @@ def bench_model(model: str, suite: Suite, cluster: LocalRayCluster, root: Path,
                 sizes: tuple[int, int], variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     reference = root / model / "local"
     rows = [run_local(model, suite, reference)]
+    if not model.startswith("kmer"):  # torch models: also the local engine on one thread
+        rows.append(run_local(model, suite, root / model / "local1", threads=1))
+        rows[-1]["identical_to_local"] = same_embeddings(root / model / "local1", reference) == []
     for i, variant in enumerate(variants):
         rows.append(run_ray(model, suite, root / model / f"ray{i}", reference, cluster.address,
                             **variant))
@@ -89,6 +99,7 @@ def main() -> None:
     parser.add_argument("--suite", default="lite")
     parser.add_argument("--tasks", type=int, help="only the first N tasks of the suite")
     parser.add_argument("--models", nargs="*", default=["kmer-4", "hyenadna-tiny-1k-anticapt"])
+    parser.add_argument("--keep", type=Path, help="prepend the rows of this earlier JSON")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/ray_throughput.json"))
     args = parser.parse_args()
 
@@ -110,11 +121,14 @@ def main() -> None:
             tempfile.TemporaryDirectory(prefix="geneb-bench-") as tmp:
         results["cluster_start_s"] = round(time.perf_counter() - started, 1)
         for model in args.models:
-            variants = [{"workers": 1}, {"workers": 2}, {"workers": 2, "threads": 1}]
+            variants = [{"workers": 1}, {"workers": 2}, {"workers": 1, "threads": 1},
+                        {"workers": 2, "threads": 1}]
             if model.startswith("kmer"):  # compute ~0: these isolate the per-shard overhead
                 variants += [{"workers": 2, "shard_size": 500}, {"workers": 2, "shard_size": 100}]
             results["rows"] += bench_model(model, suite, cluster, Path(tmp), sizes, variants)
     results["machine"]["load_after"] = os.getloadavg()
+    if args.keep:
+        results["rows"] = json.loads(args.keep.read_text(encoding="utf-8"))["rows"] + results["rows"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

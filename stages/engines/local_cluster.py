@@ -32,6 +32,16 @@ READY = "Ray runtime started"
 _AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}  # Ray caches it per process
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this node if the process that started it dies (no leaked clusters)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -97,7 +107,7 @@ class LocalRayCluster:
         env = {**os.environ, **_AUTH, "RAY_USAGE_STATS_ENABLED": "0", **self.env}
         with open(log, "wb") as handle:
             process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
-                                       start_new_session=True)
+                                       start_new_session=True, preexec_fn=_die_with_parent)
         self.nodes.append(_Node(name, process, log))
         deadline = time.monotonic() + self.timeout
         while READY not in log.read_text(errors="replace"):

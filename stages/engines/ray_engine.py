@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import socket
 import sys
 import time
@@ -167,6 +168,7 @@ def _connect(ray: Any, config: EngineConfig) -> bool:
     if ray.is_initialized():
         return False
     if config.address in (None, "", "local"):
+        _private_token(ray)
         ray.init(address="local", include_dashboard=False, log_to_driver=False)
     else:
         _check_reachable(config.address)
@@ -175,6 +177,19 @@ def _connect(ray: Any, config: EngineConfig) -> bool:
         except ConnectionError as exc:
             raise EngineError(f"cannot reach the Ray cluster at {config.address!r}: {exc}") from exc
     return True
+
+
+def _private_token(ray: Any) -> None:
+    """Token auth for a private instance without Ray writing ``~/.ray/auth_token``.
+
+    A local ``ray.init()`` turns token auth on and saves a token in the home directory, where it
+    later switches ``ray start --head`` (but not worker nodes) to token auth. An explicit
+    ``RAY_AUTH_MODE`` is respected as is.
+    """
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    ray._raylet.Config.initialize("")  # re-read the mode, as Ray's own _enable_token_auth does
 
 
 def _check_reachable(address: str) -> None:
