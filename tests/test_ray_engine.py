@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import os
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -79,6 +81,21 @@ def test_geneb_embed_engine_flags_write_the_local_files(cluster, local_kmer, tmp
     assert "1 task(s) embedded, 12 reused" in capsys.readouterr().out
     assert read_embeddings(out / f"{_FIRST}.npz").meta["engine"] == {"name": "ray", "shards": 5}
     assert same_embeddings(out, local_kmer) == []
+
+
+def test_private_instance_from_a_fresh_process_leaves_home_alone(local_kmer, tmp_path):
+    """`--engine ray` without an address (a multi-GPU node's case): Ray is started and stopped
+    by the command itself, with token auth but without writing ~/.ray/auth_token."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    env.update(HOME=str(tmp_path / "home"), RAY_USAGE_STATS_ENABLED="0")
+    out = tmp_path / "kmer-4"
+    done = subprocess.run([sys.executable, "-m", "stages.cli", "embed", "--model", "kmer-4",
+                           "--suite", "lite", "--out", str(out), "--engine", "ray"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ray: 26 shards, 36,507 sequences" in done.stderr  # the end-of-run summary line
+    assert same_embeddings(out, local_kmer) == []
+    assert not (tmp_path / "home" / ".ray").exists()
 
 
 def test_worker_killed_mid_shard_is_replaced_with_identical_results(

@@ -75,7 +75,6 @@ class RayRun:
     startup_seconds: float = 0.0  # connect, start workers, load the model in each
     seconds: float = 0.0  # from the first shard submitted to the last task written
     shard_seconds: list[float] = field(default_factory=list)  # worker compute time per shard
-    shard_latency: list[float] = field(default_factory=list)  # submit -> result, per shard
     restarts: int = 0  # worker processes replaced by Ray (seen as a new pid)
     requeued: int = 0  # shards moved to another worker after theirs was lost
     duplicates: int = 0  # shard results that arrived twice and were dropped
@@ -260,9 +259,10 @@ class _Scheduler:
         self.alive = set(range(len(actors)))
         self.load: Counter[int] = Counter()
         self.pending: deque[Shard] = deque()
-        self.in_flight: dict[Any, tuple[Shard | None, int, float]] = {}  # ref -> shard (None: ping)
+        self.in_flight: dict[Any, tuple[Shard | None, int]] = {}  # ref -> (shard or None: ping, worker)
         self.open: dict[str, _OpenTask] = {}
         self.started = time.perf_counter()
+        self.n_tasks = 0
         unit = run.workers[0]["shard_unit"] or config.align
         self.shard_size = align_up(config.shard_size, unit)
         self.attempts: Counter[Shard] = Counter()
@@ -271,6 +271,7 @@ class _Scheduler:
 
     def run(self, suite: Suite, out_dir: Path, identity: _WeightsIdentity) -> None:
         tasks = iter(suite.task_ids)
+        self.n_tasks = len(suite.task_ids)
         self.started = time.perf_counter()
         try:
             while True:
@@ -321,11 +322,11 @@ class _Scheduler:
                 sequences = getattr(opened.task, shard.split).sequences
                 rows = opened.assembly.orders[shard.split][shard.start:shard.stop]
                 ref = self.actors[i].embed.remote(shard, [sequences[j] for j in rows])
-                self.in_flight[ref] = (shard, i, time.perf_counter())
+                self.in_flight[ref] = (shard, i)
                 self.load[i] += 1
 
     def _collect(self, ref: Any) -> None:
-        shard, i, submitted = self.in_flight.pop(ref)
+        shard, i = self.in_flight.pop(ref)
         self.load[i] -= 1
         try:
             result = self.ray.get(ref)
@@ -337,7 +338,7 @@ class _Scheduler:
         if shard is None:  # a ping answered: the worker came back after a restart
             self.alive.add(i)
             return
-        self._accept(shard, i, result, time.perf_counter() - submitted)
+        self._accept(shard, i, result)
 
     def _lost(self, shard: Shard | None, i: int, exc: Exception) -> None:
         """The worker died beyond Ray's retries (or its node vanished): re-queue, probe it."""
@@ -352,9 +353,9 @@ class _Scheduler:
         self.run_info.requeued += 1
         if i in self.alive:
             self.alive.discard(i)
-            self.in_flight[self.actors[i].describe.remote()] = (None, i, time.perf_counter())
+            self.in_flight[self.actors[i].describe.remote()] = (None, i)
 
-    def _accept(self, shard: Shard, i: int, result: dict[str, Any], latency: float) -> None:
+    def _accept(self, shard: Shard, i: int, result: dict[str, Any]) -> None:
         run = self.run_info
         if result["pid"] != self.pids[i]:
             run.restarts += 1
@@ -369,14 +370,13 @@ class _Scheduler:
         run.shards += 1
         run.sequences += shard.size
         run.shard_seconds.append(result["seconds"])
-        run.shard_latency.append(latency)
         if self.on_result is not None:
             self.on_result(shard, result, run)
         if opened.assembly.complete:
             self._write(opened)
         elapsed = time.perf_counter() - self.started
-        self.bar.set_postfix_str(f"{run.sequences / max(elapsed, 1e-9):,.0f} seq/s, "
-                                 f"{len(run.status)} tasks done, {len(self.alive)} workers, "
+        self.bar.set_postfix_str(f"{run.sequences / max(elapsed, 1e-9):,.0f} seq/s, tasks "
+                                 f"{len(run.status)}/{self.n_tasks}, {len(self.alive)} workers, "
                                  f"{run.restarts} restarts", refresh=False)
         self.bar.update(1)
 
