@@ -52,6 +52,18 @@ def cache_key(extractor: Extractor, task: TaskData) -> dict[str, Any]:
     }
 
 
+def stored_key(extractor: Extractor, task: TaskData) -> dict[str, Any]:
+    """The cache key exactly as it reads back from a stored file (tuples become lists, etc.)."""
+    return json.loads(json.dumps(cache_key(extractor, task)))
+
+
+def prune_stale(out_dir: Path, task_ids: set[str] | dict[str, Any]) -> None:
+    """Remove task files outside ``task_ids`` so the directory holds exactly the suite's tasks."""
+    for stale in Path(out_dir).glob("*.npz"):
+        if stale.stem not in task_ids:
+            stale.unlink()
+
+
 def _checksum(arrays: dict[str, np.ndarray]) -> str:
     digest = hashlib.sha256()
     for name in sorted(arrays):
@@ -110,7 +122,7 @@ def embed_task(extractor: Extractor, task: TaskData, out_dir: Path,
     """
     from tqdm.auto import tqdm
 
-    key = json.loads(json.dumps(cache_key(extractor, task)))  # normalise tuples etc. as stored
+    key = stored_key(extractor, task)
     path = Path(out_dir) / f"{task.task_id}.npz"
     hit = cached(path, key)
     if hit is not None:
@@ -149,7 +161,5 @@ def embed_suite(extractor: Extractor, suite: Suite, out_dir: Path, progress: boo
     for task_id in bar:
         bar.set_postfix_str(task_id)
         _, status[task_id] = embed_task(extractor, load_task(suite.data_dir, task_id), out_dir, progress)
-    for stale in out_dir.glob("*.npz"):
-        if stale.stem not in status:
-            stale.unlink()
+    prune_stale(out_dir, status)
     return status

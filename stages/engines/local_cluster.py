@@ -42,6 +42,12 @@ def _die_with_parent() -> None:
         pass
 
 
+def _reload_ray_config() -> None:
+    """Make an already imported Ray see the changed ``RAY_AUTH_MODE`` (it reads it at import)."""
+    if "ray" in sys.modules:
+        sys.modules["ray"]._raylet.Config.initialize("")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -85,6 +91,7 @@ class LocalRayCluster:
         self.port = free_port()
         self._saved_env = {name: os.environ.get(name) for name in _AUTH}
         os.environ.update(_AUTH)  # this process (the driver) must present the token too
+        _reload_ray_config()
         try:
             self._start_node("head", ["--head", f"--port={self.port}", "--include-dashboard=false",
                                       f"--num-cpus={self.head_cpus}",
@@ -145,6 +152,7 @@ class LocalRayCluster:
             else:
                 os.environ[name] = value
         self._saved_env = {}
+        _reload_ray_config()
         if self.temp_dir is not None:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
             self.temp_dir = None

@@ -14,7 +14,6 @@ re-queued on the others. The worker side is :mod:`stages.engines.ray_worker`.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stages.embed import TaskEmbeddings, cache_key, cached, save_embeddings
+from stages.embed import TaskEmbeddings, cached, prune_stale, save_embeddings, stored_key
 from stages.engines.config import EngineConfig
 from stages.engines.ray_worker import DELAY_ENV, ShardWorker
 from stages.engines.shards import (
@@ -130,9 +129,7 @@ def embed_suite_ray(model: str | ModelEntry, suite: Suite, out_dir: Path, config
             ray.kill(actor, no_restart=True)
         if started_here:
             ray.shutdown()
-    for stale in out_dir.glob("*.npz"):  # as embed_suite: the directory is exactly the suite's
-        if stale.stem not in run.status:
-            stale.unlink()
+    prune_stale(out_dir, run.status)
     return run
 
 
@@ -298,8 +295,7 @@ class _Scheduler:
             if task_id is None:
                 return False
             task = load_task(suite.data_dir, task_id)
-            # normalised exactly as embed_task stores it
-            key = json.loads(json.dumps(cache_key(identity, task)))
+            key = stored_key(identity, task)
             path = out_dir / f"{task_id}.npz"
             if cached(path, key) is not None:
                 self.run_info.status[task_id] = True
