@@ -19,6 +19,7 @@ setup: $(BIN)/geneb
 # The lite pipeline (params.yaml): embed + score per model, lite leaderboard. Re-runs only what changed.
 run: setup
 	$(WITH_VENV) $(BIN)/dvc repro
+	$(BIN)/geneb summary --suite lite
 
 test: setup
 	$(BIN)/ruff check stages tests

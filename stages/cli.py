@@ -50,6 +50,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Where a suite's results are, and each model's per-category table (the end of `make run`)."""
+    from stages import paths
+    from stages.run import describe_suite, format_summary
+
+    base = paths.REPO_ROOT / "results" / args.suite
+    files = sorted((base / "submissions").glob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"{base / 'submissions'}: no submissions yet; run `dvc repro`")
+    for path in files:
+        submission = json.loads(path.read_text(encoding="utf-8"))
+        print(f"\n{submission['model_id']} on {describe_suite(submission)}")
+        print(format_summary(submission, default_spec(), args.metric))
+    print(f"\nsubmissions: {base / 'submissions'}\nmetrics:     {base / 'metrics'}"
+          f"\nleaderboard: {base / 'leaderboard'}")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     from stages.task_stats import format_stats_table, task_stats
     from stages.taskdata import load_task
@@ -248,6 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_engine_args(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("summary", help="where a suite's results are, with per-category tables")
+    p.add_argument("--suite", default="lite", choices=sorted(default_spec().suites))
+    p.add_argument("--metric", default="MCC", choices=["MCC", "Acc", "F1"])
+    p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("stats", help="descriptive statistics of a suite's task data")
     p.add_argument("--suite", default="lite", choices=sorted(default_spec().suites))

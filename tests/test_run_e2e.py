@@ -90,3 +90,15 @@ def test_cli_run_prints_table_and_labels_lite(tmp_path, capsys):
 def test_unknown_model_is_a_clear_error(capsys):
     assert main(["run", "--model", "no-such-model", "--quiet"]) == 2
     assert "not registered" in capsys.readouterr().err
+
+
+def test_summary_lists_every_lite_submission(capsys):
+    from stages import paths
+
+    files = sorted((paths.REPO_ROOT / "results" / "lite" / "submissions").glob("*.json"))
+    assert files, "the lite pipeline's submissions are committed"
+    assert main(["summary", "--suite", "lite"]) == 0
+    printed = capsys.readouterr().out
+    for path in files:
+        assert f"{path.stem} on suite 'lite' (a subsample: these are NOT GENEB scores)" in printed
+    assert "results/lite/leaderboard" in printed
