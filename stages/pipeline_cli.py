@@ -46,8 +46,9 @@ def cmd_import_data(args: argparse.Namespace) -> int:
     from stages.dvc_data import import_suite_data
 
     dvc_file = import_suite_data(args.suite, url=args.url, rev=args.rev, repo=args.repo)
-    print(f"pinned: {dvc_file} (commit it; `dvc update` is never needed: change the pin in "
-          "benchmark/benchmark_spec.json and run this command again)")
+    print(f"pinned: {dvc_file}; commit it with {dvc_file.parent / '.gitignore'}. To move to new "
+          "data, change dataset.revision in benchmark/benchmark_spec.json and run this again "
+          "(not `dvc update`)")
     return 0
 
 
