@@ -53,14 +53,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_summary(args: argparse.Namespace) -> int:
     """Where a suite's results are, and each model's per-category table (the end of `make run`)."""
     from stages import paths
+    from stages.compare import load_submissions
     from stages.run import describe_suite, format_summary
 
     base = paths.REPO_ROOT / "results" / args.suite
-    files = sorted((base / "submissions").glob("*.json"))
-    if not files:
-        raise FileNotFoundError(f"{base / 'submissions'}: no submissions yet; run `dvc repro`")
-    for path in files:
-        submission = json.loads(path.read_text(encoding="utf-8"))
+    for submission in load_submissions(base / "submissions"):
         print(f"\n{submission['model_id']} on {describe_suite(submission)}")
         print(format_summary(submission, default_spec(), args.metric))
     print(f"\nsubmissions: {base / 'submissions'}\nmetrics:     {base / 'metrics'}"
