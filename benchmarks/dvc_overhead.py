@@ -2,12 +2,15 @@
 
 Builds scratch git + DVC repositories with N models x T tasks of tiny CSVs and trivial work, then
 times the commands a maintainer and CI run. GENEB's layout is the shape of the real ``dvc.yaml``
-(``foreach`` over ``params.yaml`` models: ``embed@<m>`` with a persisted directory output, written
-by the real ``stages.embed.embed_suite`` with a trivial extractor, so per-task incrementality is
-the production code path; ``score@<m>`` writes a submission and a metrics file; one
-``leaderboard``). The per-cell layout is a ``matrix`` over model x task (embed and score per
-cell); its lock is written with one ``dvc commit`` (batched since DVC 3.63), because a first
-``dvc repro`` of thousands of cell stages takes hours (quadratic lock rewrites).
+(one ``manifest`` stage hashing the task CSVs with the real ``stages.manifest``; ``foreach`` over
+``params.yaml`` models: ``embed@<m>``, depending on the manifest, with a persisted directory
+output written by the real ``stages.embed.embed_suite`` with a trivial extractor, so per-task
+incrementality is the production code path; ``score@<m>`` writes a submission and a metrics file;
+one ``leaderboard``). The fixed cost of a real stage command is timed separately: ``geneb embed``
+of the k-mer model on the lite suite with every task cached. The per-cell layout is a ``matrix``
+over model x task (embed and score per cell); its lock is written with one ``dvc commit``
+(batched since DVC 3.63), because a first ``dvc repro`` of thousands of cell stages takes hours
+(quadratic lock rewrites).
 
     python benchmarks/dvc_overhead.py --out docs/benchmarks/dvc_overhead.json
     python benchmarks/dvc_overhead.py --models 5 --tasks 10 --cell-models 2   # a quick look
@@ -31,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
 
 from stages.dvc_scratch import commit_all, dvc_exe, run, scratch_env  # noqa: E402
 
@@ -58,13 +63,19 @@ class Trivial:
 
 
 def main(kind, model, out, *rest):
-    params = __import__("yaml").safe_load(open("params.yaml"))
-    tasks = tuple(sorted(p.name for p in Path("data/tasks").iterdir()))
-    if kind == "embed":
+    from stages.spec import Suite
+    tasks = tuple(sorted(p.name for p in Path("data/bench/tasks").iterdir()))
+    suite = Suite("bench", "", tasks, Path("data/bench/tasks"), True)
+    if kind == "manifest":
+        from stages.manifest import write_manifest
+        write_manifest(suite, Path(out))
+    elif kind == "embed":
         from stages.embed import embed_suite
-        from stages.spec import Suite
-        suite = Suite("bench", "", tasks, Path("data/tasks"), True)
-        status = embed_suite(Trivial(model, params["models"][model]["dim"]), suite, Path(out), False)
+        from stages.manifest import read_manifest
+        params = __import__("yaml").safe_load(open("params.yaml"))
+        dim = params["models"][model]["settings"]["options"]["dim"]
+        status = embed_suite(Trivial(model, dim), suite, Path(out), False,
+                             data_md5=read_manifest(Path("data/bench/manifest.json"), suite))
         done = [t for t, reused in status.items() if not reused]
         print(f"embed {model}: {len(done)} task(s) embedded, {len(status) - len(done)} reused")
         for task in done:
@@ -78,53 +89,32 @@ def main(kind, model, out, *rest):
         Path(rest[1]).write_text(json.dumps({"macro": len(files) / 100}))
     elif kind == "board":
         rows = [json.loads(p.read_text())["model"] for p in sorted(Path(model).glob("*.json"))]
-        Path(out).write_text(json.dumps(rows))
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "leaderboard.json").write_text(json.dumps(rows))
 
 
 main(*sys.argv[1:])
 '''
 
-MODEL_DVC_YAML = '''vars:
-  - params.yaml
-stages:
-  embed:
-    foreach: ${models}
-    do:
-      cmd: python stage.py embed ${key} embeddings/bench/${key}
-      deps:
-        - data/tasks
-        - stage.py
-      params:
-        - models.${key}
-      outs:
-        - embeddings/bench/${key}:
-            persist: true
-  score:
-    foreach: ${models}
-    do:
-      cmd: >-
-        python stage.py score ${key} embeddings/bench/${key}
-        results/bench/submissions/${key}.json results/bench/metrics/${key}.json
-      deps:
-        - embeddings/bench/${key}
-        - stage.py
-      params:
-        - models.${key}
-      outs:
-        - results/bench/submissions/${key}.json:
-            cache: false
-      metrics:
-        - results/bench/metrics/${key}.json:
-            cache: false
-  leaderboard:
-    cmd: python stage.py board results/bench/submissions results/bench/leaderboard.json
-    deps:
-      - results/bench/submissions
-      - stage.py
-    outs:
-      - results/bench/leaderboard.json:
-          cache: false
-'''
+TRIVIAL_COMMANDS = {
+    "manifest": "python stage.py manifest - data/${suite}/manifest.json",
+    "embed": "python stage.py embed ${key} embeddings/${suite}/${key}",
+    "score": ("python stage.py score ${key} embeddings/${suite}/${key} "
+              "results/${suite}/submissions/${key}.json results/${suite}/metrics/${key}.json"),
+    "leaderboard": "python stage.py board results/${suite}/submissions results/${suite}/leaderboard",
+}
+
+
+def geneb_dvc_yaml() -> str:
+    """The real ``dvc.yaml`` with each command swapped for the trivial stage script: the same
+    stages, dependencies (code files included), params and outputs, so the lock has its real size."""
+    pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))
+    for name, stage in pipeline["stages"].items():
+        body = stage.get("do", stage)
+        body["cmd"] = TRIVIAL_COMMANDS[name]
+        body["deps"] = [*body["deps"], "stage.py"]
+    return yaml.safe_dump(pipeline, sort_keys=False)
+
 
 CELL_DVC_YAML = '''vars:
   - params.yaml
@@ -185,11 +175,11 @@ if __name__ == "__main__":
 '''
 
 
-def write_tasks(repo: Path, n_tasks: int, rows: int = 20) -> list[str]:
+def write_tasks(repo: Path, n_tasks: int, rows: int = 20, data: str = "data/tasks") -> list[str]:
     rng = random.Random(0)
     names = [f"task{t:03d}" for t in range(n_tasks)]
     for name in names:
-        folder = repo / "data" / "tasks" / name
+        folder = repo / data / name
         folder.mkdir(parents=True)
         for split in ("train", "test"):
             lines = ["text,label"] + [
@@ -230,15 +220,17 @@ def stages_run(output: str) -> list[str]:
 def bench_model_layout(base: Path, n_models: int, n_tasks: int, reps: int) -> dict:
     repo = base / "geneb-layout"
     init_repo(repo)
-    tasks = write_tasks(repo, n_tasks)
-    models = {f"m{i:03d}": {"dim": 4} for i in range(n_models)}
+    tasks = write_tasks(repo, n_tasks, data="data/bench/tasks")
+    models = {f"m{i:03d}": {"settings": {"options": {"dim": 4}}} for i in range(n_models)}
     (repo / "params.yaml").write_text(json.dumps({"suite": "bench", "models": models}, indent=1))
-    (repo / "dvc.yaml").write_text(MODEL_DVC_YAML)
+    (repo / "dvc.yaml").write_text(geneb_dvc_yaml())
     (repo / "stage.py").write_text(STAGE_SCRIPT)
+    for folder in ("stages", "benchmark"):  # the code and definition files the stages depend on
+        shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     env = scratch_env(repo, {"PYTHONPATH": str(ROOT)})
     commit_all(repo, "scratch")
-    out: dict = {"layout": "GENEB: foreach model (embed + score) + leaderboard",
-                 "models": n_models, "tasks": n_tasks, "stages": 2 * n_models + 1}
+    out: dict = {"layout": "GENEB: manifest + foreach model (embed + score) + leaderboard",
+                 "models": n_models, "tasks": n_tasks, "stages": 2 * n_models + 2}
     out["first_repro"], log = timed(repo, [dvc_exe(), "repro"], env)
     assert len(stages_run(log)) == out["stages"], log[-2000:]
     commit_all(repo, "repro")
@@ -253,7 +245,7 @@ def bench_model_layout(base: Path, n_models: int, n_tasks: int, reps: int) -> di
                                   {**env, "PYTHONPATH": str(ROOT)}, reps)
     assert "up to date" in log, log
 
-    csv = repo / "data" / "tasks" / tasks[n_tasks // 2] / "train.csv"
+    csv = repo / "data" / "bench" / "tasks" / tasks[n_tasks // 2] / "train.csv"
     csv.write_text(csv.read_text() + "ACGTACGTACGTACGTACGTACGTACGTAC,1\n")
     out["one_csv_changed_status"], _ = timed(repo, [dvc_exe(), "status"], env)
     out["one_csv_changed_repro"], log = timed(repo, [dvc_exe(), "repro"], env)
@@ -265,11 +257,28 @@ def bench_model_layout(base: Path, n_models: int, n_tasks: int, reps: int) -> di
     out["one_csv_changed_reused_per_model"] = sorted({int(r) for _, r in reused})
 
     params = json.loads((repo / "params.yaml").read_text())
-    params["models"]["m000"]["dim"] = 8
+    params["models"]["m000"]["settings"]["options"]["dim"] = 8
     (repo / "params.yaml").write_text(json.dumps(params, indent=1))
     out["one_model_params_repro"], log = timed(repo, [dvc_exe(), "repro"], env)
     out["one_model_params_stages_run"] = stages_run(log)
     return out
+
+
+def bench_real_stage(base: Path, reps: int) -> dict:
+    """Wall seconds of the real ``geneb embed`` (k-mer, lite) when every task is cached."""
+    out = base / "real-stage" / "kmer-4"
+    manifest = base / "real-stage" / "manifest.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cli = [sys.executable, "-m", "stages.cli"]
+    run([*cli, "manifest", "--suite", "lite", "--out", str(manifest)], ROOT, env)
+    embed = [*cli, "embed", "--model", "kmer-4", "--suite", "lite", "--quiet", "--out", str(out)]
+    run([*embed, "--manifest", str(manifest)], ROOT, env)
+    result = {"command": "geneb embed --model kmer-4 --suite lite (13 tasks, all cached)"}
+    result["with_manifest"], log = timed(ROOT, [*embed, "--manifest", str(manifest)], env, reps)
+    assert "0 task(s) embedded" in log, log
+    result["hashing_the_csvs"], _ = timed(ROOT, embed, env, reps)
+    result["python_start"], _ = timed(ROOT, [sys.executable, "-c", "pass"], env, reps)
+    return result
 
 
 def bench_cell_layout(base: Path, n_models: int, n_tasks: int, reps: int) -> dict:
@@ -328,8 +337,9 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                            "dvc": dvc.__version__, "load_avg_start": os.getloadavg()},
-               "geneb": bench_model_layout(base, args.models, args.tasks, args.reps)}
-    print(json.dumps(results["geneb"], indent=1), flush=True)
+               "geneb": bench_model_layout(base, args.models, args.tasks, args.reps),
+               "real_stage": bench_real_stage(base, args.reps)}
+    print(json.dumps({k: results[k] for k in ("geneb", "real_stage")}, indent=1), flush=True)
     if cell_models:
         results["cell"] = bench_cell_layout(base, cell_models, args.tasks, args.reps)
         print(json.dumps(results["cell"], indent=1), flush=True)

@@ -6,10 +6,10 @@ The full suite comes from the Hugging Face dataset git repository named in
     dvc import <source> tasks -o data/full/tasks --rev <revision>
 
 DVC records the commit (``rev_lock``) and the content hash of every file in
-``data/full/tasks.dvc``. :func:`verify_suite_data` runs before every embedding of a pinned suite
-and stops with an error naming the file and field when the pin and the spec disagree or the
-files on disk are not the ones the pin recorded. Lite data is in git; its hashes are in
-``dvc.lock`` as a dependency of every ``embed`` stage.
+``data/full/tasks.dvc``. :func:`verify_suite_data` runs in the ``manifest`` stage (before any
+model embeds a pinned suite) and stops with an error naming the file and field when the pin and
+the spec disagree or the files on disk are not the ones the pin recorded. Lite data is in git;
+its hashes are in ``dvc.lock`` as the ``manifest`` stage's dependency.
 """
 
 from __future__ import annotations

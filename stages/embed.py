@@ -2,10 +2,17 @@
 
 ``<out_dir>/<task_id>.npz`` holds ``train_X, train_y, test_X, test_y`` (the format ``geneb probe``
 reads) plus a ``meta`` record: the cache key (model id, weights identity, extractor settings,
-data hashes) and a checksum of the arrays. A task whose file has the same key and a good
-checksum is not recomputed, so an interrupted run resumes at the first unfinished task and adding
-a task embeds only that task. Files are written to a temporary name and renamed, so a killed run
-never leaves a half-written file that a later run would trust.
+data hashes), the counters that follow from data and settings, and a checksum of the arrays. A
+task whose file has the same key is not recomputed, so an interrupted run resumes at the first
+unfinished task and adding a task embeds only that task. The key is computed from the CSVs' md5s
+(the suite's manifest, :mod:`stages.manifest`), so deciding that nothing needs embedding reads
+neither CSVs nor arrays. Files are written to a temporary name and renamed, so a killed run never
+leaves a half-written file that a later run would trust.
+
+A file's bytes depend only on its vectors and meta: no timings, fixed zip timestamps. Embedding
+the same data with the same model and settings twice, on any day, gives byte-identical files, so
+a fresh ``dvc repro`` reproduces the hashes in ``dvc.lock``. Timings and other facts of the
+machine go to a run log beside the directory instead (:func:`append_run_log`).
 """
 
 from __future__ import annotations
@@ -16,20 +23,24 @@ import json
 import logging
 import time
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from stages.extractors.base import Extractor, check_embeddings, report_delta
 from stages.io_utils import atomic_write
 from stages.spec import Suite
-from stages.taskdata import TaskData, load_task
+from stages.taskdata import TaskData, TaskDataError, load_task
 
 log = logging.getLogger(__name__)
-EMBEDDING_FORMAT = 1
+EMBEDDING_FORMAT = 2  # 2: deterministic bytes (no timings in meta, fixed zip timestamps)
 ARRAYS: tuple[str, ...] = ("train_X", "train_y", "test_X", "test_y")
+# run_report() keys that describe the machine and the run, never the vectors: kept out of the files
+MACHINE_REPORT_KEYS = frozenset({"seconds", "oom_backoffs", "runtime"})
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the zip format's epoch: the same arrays give the same bytes
 
 
 @dataclass(frozen=True)
@@ -41,20 +52,27 @@ class TaskEmbeddings:
     meta: dict[str, Any]
 
 
-def cache_key(extractor: Extractor, task: TaskData) -> dict[str, Any]:
+def cache_key(extractor: Extractor, task_id: str, data_md5: Mapping[str, str]) -> dict[str, Any]:
     return {
         "format": EMBEDDING_FORMAT,
         "model_id": extractor.model_id,
         "weights": extractor.identity(),
         "settings": extractor.settings.vector_json(),  # batch size etc. never change the vector
-        "task_id": task.task_id,
-        "data_md5": task.data_hashes,
+        "task_id": task_id,
+        "data_md5": dict(data_md5),
     }
 
 
-def stored_key(extractor: Extractor, task: TaskData) -> dict[str, Any]:
+def stored_key(extractor: Extractor, task_id: str, data_md5: Mapping[str, str]) -> dict[str, Any]:
     """The cache key exactly as it reads back from a stored file (tuples become lists, etc.)."""
-    return json.loads(json.dumps(cache_key(extractor, task)))
+    return json.loads(json.dumps(cache_key(extractor, task_id, data_md5)))
+
+
+def split_report(report: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(counters that follow from data and settings, facts of this machine and run)."""
+    stable = {k: v for k, v in report.items() if k not in MACHINE_REPORT_KEYS}
+    machine = {k: v for k, v in report.items() if k in MACHINE_REPORT_KEYS}
+    return stable, machine
 
 
 def prune_stale(out_dir: Path, task_ids: set[str] | dict[str, Any]) -> None:
@@ -73,11 +91,20 @@ def _checksum(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def _write_npz(handle: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` without its wall-clock zip timestamps (same layout: stored, zip64 members)."""
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
+            with archive.open(member, "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, np.asanyarray(array), allow_pickle=False)
+
+
 def save_embeddings(path: Path, embeddings: TaskEmbeddings) -> None:
     arrays = {name: getattr(embeddings, name) for name in ARRAYS}
     meta = {**embeddings.meta, "checksum": _checksum(arrays)}
-    atomic_write(path, lambda handle: np.savez(handle, meta=np.array(json.dumps(meta, sort_keys=True)),
-                                               **arrays))
+    record = np.array(json.dumps(meta, sort_keys=True))
+    atomic_write(path, lambda handle: _write_npz(handle, {"meta": record, **arrays}))
 
 
 def read_embeddings(path: Path) -> TaskEmbeddings:
@@ -89,22 +116,65 @@ def read_embeddings(path: Path) -> TaskEmbeddings:
         arrays = {name: data[name] for name in ARRAYS}
         meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
     if "checksum" in meta and meta["checksum"] != _checksum(arrays):
-        raise ValueError(f"{path}: checksum mismatch (file corrupt or edited)")
+        raise ValueError(f"{path}: checksum mismatch (file corrupt or edited); delete it and "
+                         "embed again")
     return TaskEmbeddings(meta=meta, **arrays)
 
 
-def cached(path: Path, key: dict[str, Any]) -> TaskEmbeddings | None:
-    """The stored embeddings if they were made from the same data and settings, else ``None``."""
+def is_cached(path: Path, key: dict[str, Any]) -> bool:
+    """Whether ``path`` holds embeddings made from the same data and settings.
+
+    Reads only the small ``meta`` member, not the arrays: at full scale the check runs over
+    gigabytes of embeddings on every stage run. The arrays' checksum is verified whenever they
+    are read (:func:`read_embeddings`); a truncated file fails here already (no zip directory).
+    """
     if not path.is_file():
-        return None
+        return False
     try:
-        stored = read_embeddings(path)
+        with np.load(path, allow_pickle=False) as data:
+            if not set(ARRAYS) <= set(data.files) or "meta" not in data.files:
+                return False
+            meta = json.loads(str(data["meta"]))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         log.warning("ignoring unreadable embeddings %s: %s", path, exc)
-        return None
-    if "checksum" not in stored.meta:  # not written by save_embeddings: never trusted
-        return None
-    return stored if stored.meta.get("key") == key else None
+        return False
+    return "checksum" in meta and meta.get("key") == key  # no checksum: not ours, never trusted
+
+
+def load_task_checked(suite: Suite, task_id: str, data_md5: Mapping[str, str]) -> TaskData:
+    """Load a task whose CSVs must still have the md5s its cache key was computed from."""
+    task = load_task(suite.data_dir, task_id)
+    for split, expected in data_md5.items():
+        actual = getattr(task, split).md5
+        if actual != expected:
+            raise TaskDataError(f"{getattr(task, split).path}: md5 {actual} differs from {expected} in "
+                                "the suite's manifest: the data changed after the manifest was "
+                                "written; run `dvc repro` (it re-runs the manifest stage first)")
+    return task
+
+
+def run_log_path(out_dir: Path) -> Path:
+    """``embeddings/<suite>/<model>.run.jsonl``: timings of embedded tasks, beside (not in) the
+    DVC-tracked directory, so that they never change its hash."""
+    out_dir = Path(out_dir)
+    return out_dir.parent / f"{out_dir.name}.run.jsonl"
+
+
+def append_run_log(path: Path | None, record: dict[str, Any]) -> None:
+    """One JSON line per embedded task: timings and machine facts that the files leave out."""
+    if path is None:
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def run_record(task_id: str, model_id: str, sequences: int, seconds: float,
+               machine: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"task_id": task_id, "model_id": model_id, "sequences": sequences,
+            "seconds": round(seconds, 3), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "sequences_per_second": round(sequences / seconds, 1) if seconds > 0 else None,
+            **machine, **extra}
 
 
 def _accepts_progress(extractor: Extractor) -> bool:
@@ -114,19 +184,10 @@ def _accepts_progress(extractor: Extractor) -> bool:
         return False
 
 
-def embed_task(extractor: Extractor, task: TaskData, out_dir: Path,
-               progress: bool = False) -> tuple[TaskEmbeddings, bool]:
-    """Embeddings of one task, from the cache or freshly computed; the flag says which.
-
-    ``progress`` shows a per-task bar in sequences/s when the extractor reports progress.
-    """
+def _compute(extractor: Extractor, task: TaskData, key: dict[str, Any], path: Path,
+             progress: bool, run_log: Path | None) -> TaskEmbeddings:
     from tqdm.auto import tqdm
 
-    key = stored_key(extractor, task)
-    path = Path(out_dir) / f"{task.task_id}.npz"
-    hit = cached(path, key)
-    if hit is not None:
-        return hit, True
     started = time.perf_counter()
     before = extractor.run_report()
     n = len(task.train.sequences) + len(task.test.sequences)
@@ -139,27 +200,52 @@ def embed_task(extractor: Extractor, task: TaskData, out_dir: Path,
             vectors[split] = check_embeddings(extractor.model_id, extractor.embed(sequences, **kwargs),
                                               len(sequences))
     seconds = time.perf_counter() - started
-    meta = {"key": key, "seconds": round(seconds, 3),
-            "report": report_delta(before, extractor.run_report()),
-            "sequences_per_second": round(n / seconds, 1) if seconds > 0 else None}
-    embeddings = TaskEmbeddings(vectors["train"], task.train.labels, vectors["test"], task.test.labels, meta)
+    stable, machine = split_report(report_delta(before, extractor.run_report()))
+    embeddings = TaskEmbeddings(vectors["train"], task.train.labels, vectors["test"], task.test.labels,
+                                {"key": key, "report": stable})
     save_embeddings(path, embeddings)
-    return embeddings, False
+    append_run_log(run_log, run_record(task.task_id, extractor.model_id, n, seconds, machine))
+    return embeddings
 
 
-def embed_suite(extractor: Extractor, suite: Suite, out_dir: Path, progress: bool = True) -> dict[str, bool]:
+def embed_task(extractor: Extractor, task: TaskData, out_dir: Path, progress: bool = False,
+               run_log: Path | None = None) -> tuple[TaskEmbeddings, bool]:
+    """Embeddings of one loaded task, from the cache or freshly computed; the flag says which.
+
+    ``progress`` shows a per-task bar in sequences/s when the extractor reports progress.
+    """
+    key = stored_key(extractor, task.task_id, task.data_hashes)
+    path = Path(out_dir) / f"{task.task_id}.npz"
+    if is_cached(path, key):
+        return read_embeddings(path), True
+    return _compute(extractor, task, key, path, progress, run_log), False
+
+
+def embed_suite(extractor: Extractor, suite: Suite, out_dir: Path, progress: bool = True,
+                data_md5: Mapping[str, Mapping[str, str]] | None = None,
+                run_log: Path | None = None) -> dict[str, bool]:
     """Embed every task of the suite into ``out_dir``; returns task id -> whether it was cached.
 
-    Files of tasks outside the suite are removed so the directory is exactly the suite's.
+    ``data_md5`` (task id -> split -> md5, from the suite's manifest) spares hashing the CSVs;
+    only tasks that need embedding are read, and they must still match those hashes. Files of
+    tasks outside the suite are removed so the directory is exactly the suite's.
     """
     from tqdm.auto import tqdm
 
+    from stages.manifest import hash_suite_data
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    hashes = hash_suite_data(suite) if data_md5 is None else data_md5
     status: dict[str, bool] = {}
     bar = tqdm(suite.task_ids, desc=f"embed {extractor.model_id}", unit="task", disable=not progress)
     for task_id in bar:
         bar.set_postfix_str(task_id)
-        _, status[task_id] = embed_task(extractor, load_task(suite.data_dir, task_id), out_dir, progress)
+        key = stored_key(extractor, task_id, hashes[task_id])
+        path = out_dir / f"{task_id}.npz"
+        status[task_id] = is_cached(path, key)
+        if not status[task_id]:
+            task = load_task_checked(suite, task_id, hashes[task_id])
+            _compute(extractor, task, key, path, progress, run_log)
     prune_stale(out_dir, status)
     return status

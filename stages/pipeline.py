@@ -26,6 +26,7 @@ from stages.io_utils import atomic_write_json
 
 DEFAULT_PARAMS = paths.REPO_ROOT / "params.yaml"
 CODE_STAMP = "_extractor_code.json"
+SETTINGS_RECORD = "_settings.json"  # the declared settings the embeddings were made with
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -151,19 +152,30 @@ def _check_code_stamp(out_dir: Path, stamp: dict[str, str]) -> bool:
 
 def embed_stage(model_id: str, suite_name: str, out_dir: Path,
                 overrides: dict[str, Any] | None = None, device: str | None = None,
-                progress: bool = True, engine: EngineConfig | None = None) -> dict[str, bool]:
+                progress: bool = True, engine: EngineConfig | None = None,
+                manifest: Path | None = None) -> dict[str, bool]:
     """``embed@<model>``: embed every task of the suite into ``out_dir``, reusing valid files.
 
-    Returns task id -> whether it was reused. The data of a DVC-imported suite is verified
-    against its pin first (:func:`stages.dvc_data.verify_suite_data`).
+    Returns task id -> whether it was reused. ``manifest`` (``data/<suite>/manifest.json``, written
+    by the ``manifest`` stage after checking the data's pin) gives the data hashes; without it
+    the pin is checked (:func:`stages.dvc_data.verify_suite_data`) and the CSVs hashed here.
     """
-    from stages.dvc_data import verify_suite_data
+    from stages.embed import run_log_path
     from stages.engines import embed_suite_with_engine
-    from stages.extractors.registry import get_model_entry
+    from stages.extractors.registry import apply_overrides, get_model_entry
     from stages.spec import default_spec
 
     suite = default_spec().suite(suite_name)
-    verify_suite_data(suite)
+    if manifest is not None:
+        from stages.manifest import read_manifest
+
+        data_md5 = read_manifest(manifest, suite)
+    else:
+        from stages.dvc_data import verify_suite_data
+        from stages.manifest import hash_suite_data
+
+        verify_suite_data(suite)
+        data_md5 = hash_suite_data(suite)
     entry = get_model_entry(model_id)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -171,8 +183,12 @@ def embed_stage(model_id: str, suite_name: str, out_dir: Path,
     if _check_code_stamp(out_dir, stamp):
         print(f"{out_dir}: extractor code changed since these embeddings were made; recomputing")
     # engine local (default) or ray (params.yaml `engine`): the same files either way
-    status = embed_suite_with_engine(model_id, suite, out_dir, overrides, device, engine, progress)
+    status = embed_suite_with_engine(model_id, suite, out_dir, overrides, device, engine, progress,
+                                     data_md5=data_md5, run_log=run_log_path(out_dir))
     atomic_write_json(out_dir / CODE_STAMP, stamp)
+    atomic_write_json(out_dir / SETTINGS_RECORD, {
+        "model_id": model_id,
+        "declared_settings": apply_overrides(entry.settings, overrides).to_json()})
     computed = [task_id for task_id, reused in status.items() if not reused]
     print(f"embed {model_id} on {suite_name}: {len(computed)} task(s) embedded, "
           f"{len(status) - len(computed)} reused -> {out_dir}")
@@ -186,7 +202,9 @@ def score_stage(model_id: str, suite_name: str, emb_dir: Path,
                 metrics: Path | None = None, progress: bool = True) -> dict:
     """``score@<model>``: probe stored embeddings, write the submission and the metrics file.
 
-    Needs only the ``.npz`` files: no extractor module is imported.
+    Needs only the embeddings directory: no extractor module is imported, and without
+    ``overrides`` the declared settings come from the directory's ``_settings.json``, so the stage
+    never reads ``params.yaml`` (DVC re-runs it exactly when the embeddings change).
     """
     from stages.run import RunPaths, default_paths, write_probe_outputs
 
@@ -194,7 +212,26 @@ def score_stage(model_id: str, suite_name: str, emb_dir: Path,
     if not emb_dir.is_dir():
         raise PipelineError(f"{emb_dir}: no embeddings directory for {model_id!r}; run "
                             f"`dvc pull {emb_dir}` or `dvc repro embed@{model_id}`")
+    declared = None if overrides is not None else _recorded_settings(emb_dir, model_id)
     default = default_paths(suite_name, model_id)
     out = RunPaths(emb_dir, Path(submission or default.submission),
                    Path(metrics or default.metrics))
-    return write_probe_outputs(model_id, suite_name, emb_dir, out, overrides, progress)
+    return write_probe_outputs(model_id, suite_name, emb_dir, out, overrides, progress,
+                               declared_settings=declared)
+
+
+def _recorded_settings(emb_dir: Path, model_id: str) -> dict[str, Any] | None:
+    """The declared settings ``geneb embed`` recorded in ``emb_dir`` (``None``: not recorded)."""
+    path = emb_dir / SETTINGS_RECORD
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        recorded_model, declared = record["model_id"], record["declared_settings"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise PipelineError(f"{path}: unreadable settings record ({exc}); re-run "
+                            f"`dvc repro embed@{model_id}`") from exc
+    if recorded_model != model_id:
+        raise PipelineError(f"{path}: field 'model_id' is {recorded_model!r}, not {model_id!r}: "
+                            "these are another model's embeddings")
+    return declared

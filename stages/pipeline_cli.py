@@ -1,5 +1,5 @@
-"""``geneb`` subcommands of the DVC pipeline: embed, score, lockcheck, import-data, verify-data,
-publish-data. Each is a thin wrapper over ``stages.pipeline``, ``stages.dvc_lockcheck`` or
+"""``geneb`` subcommands of the DVC pipeline: manifest, embed, score, lockcheck, import-data,
+verify-data, publish-data. Each is a thin wrapper over ``stages.pipeline``, ``stages.dvc_lockcheck`` or
 ``stages.dvc_data``; ``stages/cli.py`` registers them with :func:`add_pipeline_commands`.
 """
 
@@ -17,7 +17,17 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
     overrides = resolve_overrides(args.model, args.settings, args.params)
     embed_stage(args.model, args.suite, args.out, overrides, args.device, not args.quiet,
-                engine=engine_from_args(args, args.params))
+                engine=engine_from_args(args, args.params), manifest=args.manifest)
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from stages.manifest import write_manifest
+    from stages.spec import default_spec
+
+    manifest = write_manifest(default_spec().suite(args.suite), args.out)
+    print(f"{args.out}: md5 of {2 * len(manifest['tasks'])} CSVs of {len(manifest['tasks'])} "
+          f"task(s), suite {args.suite!r}")
     return 0
 
 
@@ -80,9 +90,17 @@ def _model_args(p: argparse.ArgumentParser, suites: list[str]) -> None:
 
 def add_pipeline_commands(sub: argparse._SubParsersAction, suites: list[str]) -> None:
     """Register the pipeline subcommands on ``geneb``'s subparsers."""
+    p = sub.add_parser("manifest", help="DVC stage manifest: check a suite's data against its "
+                                        "pin and record the md5 of every task CSV")
+    p.add_argument("--suite", default="lite", choices=suites)
+    p.add_argument("--out", type=Path, required=True, help="e.g. data/<suite>/manifest.json")
+    p.set_defaults(func=cmd_manifest)
+
     p = sub.add_parser("embed", help="DVC stage embed@<model>: embed a suite into per-task files")
     _model_args(p, suites)
     p.add_argument("--out", type=Path, required=True, help="embeddings directory of this model")
+    p.add_argument("--manifest", type=Path, help="the suite's data manifest (default: hash the "
+                                                 "CSVs and check the data pin here)")
     p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     add_engine_args(p)
     p.set_defaults(func=cmd_embed)

@@ -8,7 +8,7 @@ from typing import Any
 
 from stages import paths
 from stages.aggregate import summarize
-from stages.embed import read_embeddings
+from stages.embed import read_embeddings, run_log_path
 from stages.engines import EngineConfig, embed_suite_with_engine
 from stages.extractors.registry import get_model_entry
 from stages.probe import RegimeResult, probe_task
@@ -73,8 +73,12 @@ def metrics_summary(submission: dict[str, Any], spec: BenchmarkSpec) -> dict[str
 
 
 def write_probe_outputs(model_id: str, suite_name: str, emb_dir: Path, out: RunPaths,
-                        overrides: dict[str, Any] | None = None, progress: bool = True) -> dict:
-    """Probe stored embeddings and write the submission and metrics files."""
+                        overrides: dict[str, Any] | None = None, progress: bool = True,
+                        declared_settings: dict[str, Any] | None = None) -> dict:
+    """Probe stored embeddings and write the submission and metrics files.
+
+    ``declared_settings`` (as recorded by ``geneb embed``) takes precedence over ``overrides``.
+    """
     from stages.extractors.registry import apply_overrides
     from stages.io_utils import atomic_write_json
 
@@ -89,7 +93,7 @@ def write_probe_outputs(model_id: str, suite_name: str, emb_dir: Path, out: RunP
         "revision": entry.revision,
         "weights": first["weights"],
         "settings": first["settings"],
-        "declared_settings": apply_overrides(entry.settings, overrides).to_json(),
+        "declared_settings": declared_settings or apply_overrides(entry.settings, overrides).to_json(),
         "published_run": entry.published_run,
         "report": {task_id: m.get("report", {}) for task_id, m in meta.items() if m.get("report")},
     }
@@ -105,7 +109,8 @@ def run_model(model_id: str, suite_name: str = "lite", out: RunPaths | None = No
     """Embed (with the per-task cache; local or Ray engine) and probe; returns the submission."""
     out = out or default_paths(suite_name, model_id)
     suite = default_spec().suite(suite_name)
-    embed_suite_with_engine(model_id, suite, out.embeddings, overrides, device, engine, progress)
+    embed_suite_with_engine(model_id, suite, out.embeddings, overrides, device, engine, progress,
+                            run_log=run_log_path(out.embeddings))
     return write_probe_outputs(model_id, suite_name, out.embeddings, out, overrides, progress)
 
 

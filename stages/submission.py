@@ -33,14 +33,25 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+HARNESS_PATHS = ("stages", "benchmark", "pyproject.toml")  # the code and definition behind a number
+
+
 def code_revision() -> str | None:
-    """The git commit of the harness, with ``-dirty`` when the work tree has changes."""
+    """The last git commit that changed the harness, with ``-dirty`` when it has local changes.
+
+    The last commit touching :data:`HARNESS_PATHS`, not ``HEAD``: committing results (or docs)
+    does not change the code, so re-running at the next commit records the same revision and
+    reproduces the same submission file. Checking it out gives exactly the code that ran.
+    """
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.REPO_ROOT, text=True,
-                                capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "stages", "benchmark"],
+        commit = subprocess.run(["git", "log", "-1", "--format=%H", "--", *HARNESS_PATHS],
+                                cwd=paths.REPO_ROOT, text=True, capture_output=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", *HARNESS_PATHS],
                                cwd=paths.REPO_ROOT, text=True, capture_output=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
+        return None
+    if not commit:
         return None
     return f"{commit}-dirty" if dirty else commit
 

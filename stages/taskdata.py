@@ -12,11 +12,14 @@ import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from stages.io_utils import file_md5
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SPLITS: tuple[str, ...] = ("train", "test")
 COLUMNS: tuple[str, ...] = ("text", "label")
@@ -106,6 +109,8 @@ def read_split(path: Path) -> Split:
     if not path.is_file():
         raise TaskDataError(f"{path}: split file is missing")
     _check_header(path)
+    import pandas as pd  # here, not at the top: a stage that only hashes files never pays for it
+
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

@@ -81,12 +81,11 @@ SCENARIOS = {
         [("embed@kmer-3", "stages/extractors (modified)")], ["score@kmer-3"]),
     "one model's settings edited": (
         lambda r: edit_params(r, _set_strand),
-        [("embed@kmer-3", "params.yaml models.kmer-3 (modified)"),
-         ("score@kmer-3", "params.yaml models.kmer-3 (modified)")], ["embed@kmer-4", "score@kmer-4"]),
+        [("embed@kmer-3", "params.yaml models.kmer-3 (modified)")],
+        ["embed@kmer-4", "score@kmer-3", "score@kmer-4"]),
     "task CSV changed": (
         lambda r: append(r / f"data/lite/tasks/{TASK}/train.csv", "ACGTACGTAC,0\n"),
-        [("embed@kmer-3", "data/lite/tasks (modified)"),
-         ("embed@kmer-4", "data/lite/tasks (modified)")], []),
+        [("manifest", "data/lite/tasks (modified)")], ["embed@kmer-3", "embed@kmer-4"]),
     "metrics hand-edited": (
         lambda r: edit_json(r / "results/lite/metrics/kmer-4.json", _bump_metric),
         [("score@kmer-4", "changed outs: results/lite/metrics/kmer-4.json (modified)")],
@@ -96,8 +95,8 @@ SCENARIOS = {
         [("score@kmer-3", "results/lite/submissions/kmer-3.json (deleted)")], []),
     "stage command edited": (
         lambda r: (r / "dvc.yaml").write_text(
-            (r / "dvc.yaml").read_text().replace("--params params.yaml\n        --out",
-                                                 "--params params.yaml --quiet\n        --out")),
+            (r / "dvc.yaml").read_text().replace("--params params.yaml\n",
+                                                 "--params params.yaml --quiet\n")),
         [("embed@kmer-3", "changed command")], []),
     "leaderboard hand-edited": (
         lambda r: append(r / "results/lite/leaderboard/leaderboard.json", " "),

@@ -147,3 +147,32 @@ def test_run_killed_mid_task_resumes_with_identical_results(suite, tmp_path):
     resumed_arrays, clean_arrays = arrays(out), arrays(clean)
     for name, array in clean_arrays.items():
         np.testing.assert_array_equal(resumed_arrays[name], array, err_msg=name)
+
+
+def test_same_inputs_give_byte_identical_files_on_another_day(suite, tmp_path, monkeypatch):
+    # dvc.lock records each file's md5: a fresh clone's `dvc repro` reproduces it only if the
+    # bytes depend on nothing but vectors and key (np.savez stamps the wall clock into the zip)
+    log = tmp_path / "run.jsonl"
+    embed_suite(CountingKmer(), suite, tmp_path / "today", progress=False, run_log=log)
+    later = time.time() + 3 * 86400
+    monkeypatch.setattr(time, "time", lambda: later)
+    embed_suite(CountingKmer(), suite, tmp_path / "later", progress=False)
+    for task_id in TASKS:
+        today = (tmp_path / "today" / f"{task_id}.npz").read_bytes()
+        assert today == (tmp_path / "later" / f"{task_id}.npz").read_bytes(), task_id
+    meta = read_embeddings(tmp_path / "today" / "task_a.npz").meta
+    assert set(meta) == {"key", "report", "checksum"}  # no timings in a tracked file
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["task_id"] for r in records] == list(TASKS)  # the timings went to the run log
+    assert all(r["sequences"] == 60 and r["seconds"] >= 0 for r in records)
+
+
+def test_a_hit_is_decided_from_meta_without_reading_the_arrays(suite, tmp_path, monkeypatch):
+    out = tmp_path / "emb"
+    embed_suite(CountingKmer(), suite, out, progress=False)
+
+    def no_checksum(arrays):
+        raise AssertionError("a cache check read the arrays")
+
+    monkeypatch.setattr("stages.embed._checksum", no_checksum)
+    assert embed_suite(CountingKmer(), suite, out, progress=False) == dict.fromkeys(TASKS, True)

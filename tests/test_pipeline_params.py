@@ -13,6 +13,7 @@ from stages import paths, pipeline
 from stages.embed import read_embeddings
 from stages.pipeline import (
     CODE_STAMP,
+    SETTINGS_RECORD,
     PipelineError,
     embed_stage,
     load_params,
@@ -66,9 +67,13 @@ def test_overrides_come_from_params_or_json_never_both(tmp_path):
 
 
 def test_suite_data_dirs_follow_the_dvc_yaml_template(spec):
-    # dvc.yaml declares `data/${suite}/tasks` as the embed dependency: it must be what the
-    # stage reads, for every suite.
-    assert "data/${suite}/tasks" in DVC_YAML["stages"]["embed"]["do"]["deps"]
+    # dvc.yaml declares `data/${suite}/tasks` as the manifest's dependency and the manifest as
+    # every embed stage's: they must be what the stages read, for every suite.
+    manifest = DVC_YAML["stages"]["manifest"]
+    assert "data/${suite}/tasks" in manifest["deps"]
+    assert _out_paths(manifest["outs"]) == ["data/lite/manifest.json"]
+    assert "data/${suite}/manifest.json" in DVC_YAML["stages"]["embed"]["do"]["deps"]
+    assert "--manifest data/${suite}/manifest.json" in DVC_YAML["stages"]["embed"]["do"]["cmd"]
     for name, suite in spec.suites.items():
         assert suite.data_dir == paths.REPO_ROOT / "data" / name / "tasks"
 
@@ -92,8 +97,9 @@ def test_stage_commands_write_exactly_their_declared_outputs():
     assert "embeddings/${suite}/${key}" in score["deps"]
     assert _out_paths(score["outs"]) == ["results/lite/submissions/kmer-4.json"]
     assert _out_paths(score["metrics"]) == ["results/lite/metrics/kmer-4.json"]
+    assert embed["params"] == ["suite", "models.${key}"]
+    assert "params" not in score and "--params" not in score["cmd"]  # settings come with the embeddings
     for stage in (embed, score):
-        assert stage["params"] == ["suite", "models.${key}"]
         for dep in stage["deps"]:
             assert "${" in dep or (paths.REPO_ROOT / dep).exists(), dep
 
@@ -185,3 +191,15 @@ def test_score_stage_writes_submission_and_metrics(embedded, tmp_path, lite):
 def test_score_stage_without_embeddings_says_how_to_get_them(tmp_path):
     with pytest.raises(PipelineError, match=r"dvc pull .*dvc repro embed@kmer-3"):
         score_stage("kmer-3", "lite", tmp_path / "absent", progress=False)
+
+
+def test_score_stage_takes_the_settings_the_embeddings_were_made_with(embedded, tmp_path):
+    out, _ = embedded
+    recorded = json.loads((out / SETTINGS_RECORD).read_text())
+    assert recorded["model_id"] == "kmer-3"
+    submission = score_stage("kmer-3", "lite", out, submission=tmp_path / "s.json",
+                             metrics=tmp_path / "m.json", progress=False)
+    assert submission["run_settings"]["extractor"]["declared_settings"] == recorded["declared_settings"]
+    with pytest.raises(PipelineError, match="another model's embeddings"):
+        score_stage("kmer-4", "lite", out, submission=tmp_path / "s4.json",
+                    metrics=tmp_path / "m4.json", progress=False)

@@ -8,6 +8,7 @@ signalling only the processes this module started.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ import pytest
 pytest.importorskip("ray")
 
 from stages.cli import main  # noqa: E402
-from stages.embed import read_embeddings  # noqa: E402
+from stages.embed import run_log_path  # noqa: E402
 from stages.engines import EngineConfig, same_embeddings  # noqa: E402
 from stages.engines.local import embed_suite_local  # noqa: E402
 from stages.engines.local_cluster import LocalRayCluster  # noqa: E402
@@ -50,9 +51,12 @@ def ray_config(cluster: LocalRayCluster, **kwargs) -> EngineConfig:
 
 
 def test_lite_suite_matches_local_engine_across_two_nodes(cluster, local_kmer, lite, tmp_path):
-    run = embed_suite_ray("kmer-4", lite, tmp_path, ray_config(cluster, shard_size=500),
-                          progress=False)
-    assert same_embeddings(tmp_path, local_kmer) == []
+    out, log = tmp_path / "kmer-4", tmp_path / "kmer-4.run.jsonl"
+    run = embed_suite_ray("kmer-4", lite, out, ray_config(cluster, shard_size=500),
+                          progress=False, run_log=log)
+    assert same_embeddings(out, local_kmer) == []
+    for task_id in lite.task_ids:  # not just equal arrays: the very same bytes as the local engine
+        assert (out / f"{task_id}.npz").read_bytes() == (local_kmer / f"{task_id}.npz").read_bytes()
     assert len({worker["node_id"] for worker in run.workers}) == 2  # head and the worker node
     assert len(run.pids) == 2 and run.restarts == 0 and run.duplicates == 0
     assert set(run.status) == set(lite.task_ids) and not any(run.status.values())
@@ -60,9 +64,11 @@ def test_lite_suite_matches_local_engine_across_two_nodes(cluster, local_kmer, l
     assert run.shards == sum(-(-n // 500) for task in lite.task_ids
                              for n in _split_sizes(lite, task))
     assert run.sequences == sum(sum(_split_sizes(lite, task)) for task in lite.task_ids)
-    meta = read_embeddings(tmp_path / f"{lite.task_ids[0]}.npz").meta
-    assert meta["engine"] == {"name": "ray", "shards": 6}
-    again = embed_suite_ray("kmer-4", lite, tmp_path, ray_config(cluster), progress=False)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sorted(r["task_id"] for r in records) == sorted(lite.task_ids)
+    first = next(r for r in records if r["task_id"] == lite.task_ids[0])
+    assert first["engine"] == {"name": "ray", "shards": 6} and first["seconds"] >= 0
+    again = embed_suite_ray("kmer-4", lite, out, ray_config(cluster), progress=False)
     assert all(again.status.values()) and again.shards == 0  # per-task cache: nothing recomputed
 
 
@@ -79,7 +85,8 @@ def test_geneb_embed_engine_flags_write_the_local_files(cluster, local_kmer, tmp
     assert main(["embed", "--model", "kmer-4", "--suite", "lite", "--out", str(out), "--quiet",
                  "--params", str(params)]) == 0
     assert "1 task(s) embedded, 12 reused" in capsys.readouterr().out
-    assert read_embeddings(out / f"{_FIRST}.npz").meta["engine"] == {"name": "ray", "shards": 5}
+    last = json.loads(run_log_path(out).read_text().splitlines()[-1])
+    assert last["task_id"] == _FIRST and last["engine"] == {"name": "ray", "shards": 5}
     assert same_embeddings(out, local_kmer) == []
 
 

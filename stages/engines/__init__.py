@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from stages.engines.config import EngineConfig, EngineConfigError, resolve_engine
+from stages.manifest import DataHashes
 from stages.spec import Suite
 
 __all__ = ["EngineConfig", "EngineConfigError", "embed_suite_with_engine", "resolve_engine",
@@ -21,17 +22,22 @@ __all__ = ["EngineConfig", "EngineConfigError", "embed_suite_with_engine", "reso
 
 def embed_suite_with_engine(model_id: str, suite: Suite, out_dir: Path,
                             overrides: dict[str, Any] | None = None, device: str | None = None,
-                            engine: EngineConfig | None = None,
-                            progress: bool = True) -> dict[str, bool]:
-    """Embed ``suite`` with ``model_id`` into ``out_dir``; returns task id -> was it cached."""
+                            engine: EngineConfig | None = None, progress: bool = True,
+                            data_md5: DataHashes | None = None,
+                            run_log: Path | None = None) -> dict[str, bool]:
+    """Embed ``suite`` with ``model_id`` into ``out_dir``; returns task id -> was it cached.
+
+    ``data_md5`` (the suite's manifest) and ``run_log`` as in :func:`stages.embed.embed_suite`.
+    """
     engine = engine or EngineConfig()
     if engine.name == "ray":
         from stages.engines.ray_engine import embed_suite_ray
 
-        return embed_suite_ray(model_id, suite, out_dir, engine, overrides, device, progress).status
+        return embed_suite_ray(model_id, suite, out_dir, engine, overrides, device, progress,
+                               data_md5=data_md5, run_log=run_log).status
     from stages.engines.local import embed_suite_local
 
-    return embed_suite_local(model_id, suite, out_dir, overrides, device, progress)
+    return embed_suite_local(model_id, suite, out_dir, overrides, device, progress, data_md5, run_log)
 
 
 def same_embeddings(a: Path, b: Path) -> list[str]:

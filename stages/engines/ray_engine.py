@@ -26,7 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stages.embed import TaskEmbeddings, cached, prune_stale, save_embeddings, stored_key
+from stages.embed import (
+    TaskEmbeddings,
+    append_run_log,
+    is_cached,
+    load_task_checked,
+    prune_stale,
+    run_record,
+    save_embeddings,
+    split_report,
+    stored_key,
+)
 from stages.engines.config import EngineConfig
 from stages.engines.ray_worker import DELAY_ENV, ShardWorker
 from stages.engines.shards import (
@@ -40,8 +50,9 @@ from stages.engines.shards import (
 )
 from stages.extractors.base import ExtractorSettings, check_embeddings
 from stages.extractors.registry import ModelEntry, get_model_entry
+from stages.manifest import DataHashes
 from stages.spec import Suite
-from stages.taskdata import TaskData, load_task
+from stages.taskdata import TaskData
 
 log = logging.getLogger(__name__)
 FORWARDED_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", DELAY_ENV)
@@ -98,12 +109,17 @@ class _OpenTask:
 def embed_suite_ray(model: str | ModelEntry, suite: Suite, out_dir: Path, config: EngineConfig,
                     overrides: dict[str, Any] | None = None, device: str | None = None,
                     progress: bool = True,
-                    on_result: ResultHook | None = None) -> RayRun:
+                    on_result: ResultHook | None = None,
+                    data_md5: DataHashes | None = None, run_log: Path | None = None) -> RayRun:
     """Embed every task of ``suite`` into ``out_dir`` on Ray; same files as the local engine.
 
-    ``model`` is a registered model id or a :class:`ModelEntry` (shipped to the workers as is).
+    ``model`` is a registered model id or a :class:`ModelEntry` (shipped to the workers as is);
+    ``data_md5`` and ``run_log`` as in :func:`stages.embed.embed_suite`.
     """
+    from stages.manifest import hash_suite_data
+
     ray = _import_ray()
+    hashes = hash_suite_data(suite) if data_md5 is None else data_md5
     entry = get_model_entry(model) if isinstance(model, str) else model
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +137,8 @@ def embed_suite_ray(model: str | ModelEntry, suite: Suite, out_dir: Path, config
         run.startup_seconds = time.perf_counter() - started
         log.info("ray: %d workers on %d node(s), model loaded in %.1fs", len(actors),
                  len({w["node_id"] for w in run.workers}), run.startup_seconds)
-        _Scheduler(ray, actors, config, run, progress, on_result).run(suite, out_dir, identity)
+        scheduler = _Scheduler(ray, actors, config, run, progress, on_result, run_log)
+        scheduler.run(suite, out_dir, identity, hashes)
         if progress:
             print(summary(run), file=sys.stderr)
     finally:
@@ -247,11 +264,12 @@ class _Scheduler:
     """Feeds workers shards task by task and writes each task once all its rows are back."""
 
     def __init__(self, ray: Any, actors: list[Any], config: EngineConfig, run: RayRun,
-                 progress: bool, on_result: Callable[..., None] | None) -> None:
+                 progress: bool, on_result: Callable[..., None] | None,
+                 run_log: Path | None = None) -> None:
         from tqdm.auto import tqdm
 
         self.ray, self.actors, self.config, self.run_info = ray, actors, config, run
-        self.on_result = on_result
+        self.on_result, self.run_log = on_result, run_log
         self.pids = {i: w["pid"] for i, w in enumerate(run.workers)}
         self.alive = set(range(len(actors)))
         self.load: Counter[int] = Counter()
@@ -266,13 +284,14 @@ class _Scheduler:
         self.bar = tqdm(total=0, desc=f"embed {run.workers[0]['model_id']} (ray)", unit="shard",
                         disable=not progress)
 
-    def run(self, suite: Suite, out_dir: Path, identity: _WeightsIdentity) -> None:
+    def run(self, suite: Suite, out_dir: Path, identity: _WeightsIdentity,
+            hashes: DataHashes) -> None:
         tasks = iter(suite.task_ids)
         self.n_tasks = len(suite.task_ids)
         self.started = time.perf_counter()
         try:
             while True:
-                more = self._refill(tasks, suite, out_dir, identity)
+                more = self._refill(tasks, suite, out_dir, identity, hashes)
                 self._submit()
                 if not self.in_flight:
                     if not self.pending and not more:
@@ -288,18 +307,19 @@ class _Scheduler:
             self.bar.close()
             self.run_info.seconds = time.perf_counter() - self.started
 
-    def _refill(self, tasks: Any, suite: Suite, out_dir: Path, identity: _WeightsIdentity) -> bool:
+    def _refill(self, tasks: Any, suite: Suite, out_dir: Path, identity: _WeightsIdentity,
+                hashes: DataHashes) -> bool:
         """Open tasks until enough shards are queued; returns whether tasks remain unopened."""
         while len(self.pending) < 2 * self.config.in_flight * max(len(self.alive), 1):
             task_id = next(tasks, None)
             if task_id is None:
                 return False
-            task = load_task(suite.data_dir, task_id)
-            key = stored_key(identity, task)
+            key = stored_key(identity, task_id, hashes[task_id])
             path = out_dir / f"{task_id}.npz"
-            if cached(path, key) is not None:
+            if is_cached(path, key):
                 self.run_info.status[task_id] = True
                 continue
+            task = load_task_checked(suite, task_id, hashes[task_id])
             orders = {split: processing_order(getattr(task, split).sequences) for split in SPLITS}
             sizes = {split: len(order) for split, order in orders.items()}
             shards = plan_shards(task_id, sizes, self.shard_size)
@@ -382,13 +402,13 @@ class _Scheduler:
         vectors = {split: check_embeddings(model_id, assembly.split_vectors(split),
                                            assembly.split_sizes[split]) for split in SPLITS}
         n = sum(assembly.split_sizes.values())
-        seconds = assembly.seconds
-        meta = {"key": opened.key, "seconds": round(seconds, 3),
-                "report": merge_reports(assembly.reports),
-                "sequences_per_second": round(n / seconds, 1) if seconds > 0 else None,
-                "engine": {"name": "ray", "shards": len(assembly.shards)}}
+        stable, machine = split_report(merge_reports(assembly.reports))
         save_embeddings(opened.path, TaskEmbeddings(vectors["train"], task.train.labels,
-                                                    vectors["test"], task.test.labels, meta))
+                                                    vectors["test"], task.test.labels,
+                                                    {"key": opened.key, "report": stable}))
+        append_run_log(self.run_log, run_record(
+            task.task_id, model_id, n, assembly.seconds, machine,
+            engine={"name": "ray", "shards": len(assembly.shards)}))
         self.run_info.status[task.task_id] = False
         del self.open[task.task_id]
         log.info("ray: %s written (%d sequences, %d shards)", task.task_id, n, len(assembly.shards))
