@@ -108,6 +108,13 @@ def verify_suite_data(suite: Suite, spec: BenchmarkSpec | None = None,
     ``dataset`` pin, or when the files on disk differ from the hashes the pin recorded.
     ``require_pin`` (default: the suite is official) makes a missing ``.dvc`` file an error.
     """
+    return check_suite_data(suite, spec, require_pin)[0]
+
+
+def check_suite_data(suite: Suite, spec: BenchmarkSpec | None = None,
+                     require_pin: bool | None = None) -> tuple[str, dict[str, str]]:
+    """:func:`verify_suite_data`, also returning the md5 of every file it hashed to check the
+    pin (``<task>/<split>.csv`` -> md5; empty for data in git, which has no pin to check)."""
     spec = spec or default_spec()
     require_pin = suite.is_official if require_pin is None else require_pin
     dvc_file = dvc_file_for(suite)
@@ -116,7 +123,7 @@ def verify_suite_data(suite: Suite, spec: BenchmarkSpec | None = None,
             raise DataPinError(f"{dvc_file}: missing; suite {suite.name!r} must come from the "
                                f"pinned dataset {spec.dataset.repo_id}@{spec.dataset.revision}: "
                                "run `make full-data`")
-        return f"suite {suite.name!r}: data in git ({suite.data_dir}); hashes in dvc.lock"
+        return f"suite {suite.name!r}: data in git ({suite.data_dir}); hashes in dvc.lock", {}
     pin = read_pin(dvc_file)
     if pin.rev_lock != spec.dataset.revision:
         raise DataPinError(
@@ -144,7 +151,7 @@ def verify_suite_data(suite: Suite, spec: BenchmarkSpec | None = None,
         raise DataPinError(f"{suite.data_dir}: pinned data lacks task(s) {missing[:5]} of suite "
                            f"{suite.name!r} ({len(missing)} in all)")
     return (f"suite {suite.name!r}: {suite.data_dir} matches {dvc_file} "
-            f"({pin.url} @ {pin.rev_lock}, {pin.md5})")
+            f"({pin.url} @ {pin.rev_lock}, {pin.md5})"), actual
 
 
 def import_suite_data(suite_name: str = "full", url: str | None = None, rev: str | None = None,

@@ -27,8 +27,13 @@ class ManifestError(ValueError):
     """A manifest is missing, malformed or for other data; the message names the file and field."""
 
 
-def hash_suite_data(suite: Suite) -> dict[str, dict[str, str]]:
-    """md5 of each task's ``train.csv`` and ``test.csv`` (file bytes, as DVC hashes them)."""
+def hash_suite_data(suite: Suite, known: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """md5 of each task's ``train.csv`` and ``test.csv`` (file bytes, as DVC hashes them).
+
+    ``known`` (``<task>/<split>.csv`` -> md5, already computed for these very files) is used
+    instead of reading a file again.
+    """
+    known = known or {}
     hashes: dict[str, dict[str, str]] = {}
     for task_id in suite.task_ids:
         hashes[task_id] = {}
@@ -37,17 +42,22 @@ def hash_suite_data(suite: Suite) -> dict[str, dict[str, str]]:
             if not path.is_file():
                 raise TaskDataError(f"{path}: split file is missing (task {task_id!r} of suite "
                                     f"{suite.name!r})")
-            hashes[task_id][split] = file_md5(path)
+            hashes[task_id][split] = known.get(f"{task_id}/{split}.csv") or file_md5(path)
     return hashes
+
+
+def verified_hashes(suite: Suite) -> dict[str, dict[str, str]]:
+    """Check the suite's data against its pin, then hash every task CSV, each file read once."""
+    from stages.dvc_data import check_suite_data
+
+    _, pinned_files = check_suite_data(suite)
+    return hash_suite_data(suite, known=pinned_files)
 
 
 def write_manifest(suite: Suite, path: Path) -> dict:
     """Verify the suite's data against its pin, hash every task CSV, write ``path`` atomically."""
-    from stages.dvc_data import verify_suite_data
-
-    verify_suite_data(suite)
     manifest = {"format": MANIFEST_FORMAT, "suite": suite.name,
-                "data_dir": suite.data_dir.name, "tasks": hash_suite_data(suite)}
+                "data_dir": suite.data_dir.name, "tasks": verified_hashes(suite)}
     atomic_write_json(Path(path), manifest)
     return manifest
 

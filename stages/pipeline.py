@@ -171,11 +171,9 @@ def embed_stage(model_id: str, suite_name: str, out_dir: Path,
 
         data_md5 = read_manifest(manifest, suite)
     else:
-        from stages.dvc_data import verify_suite_data
-        from stages.manifest import hash_suite_data
+        from stages.manifest import verified_hashes
 
-        verify_suite_data(suite)
-        data_md5 = hash_suite_data(suite)
+        data_md5 = verified_hashes(suite)
     entry = get_model_entry(model_id)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages import dvc_data, paths
+from stages import dvc_data, manifest, paths
 from stages.dvc_data import DATASET_PATH, DataPinError, dir_md5, publish_dataset, stage_dataset
 from stages.dvc_scratch import TEST_TASKS, commit_all, copy_worktree, run, scratch_env
+from stages.io_utils import file_md5
 from stages.taskdata import TaskDataError
 
 LITE = paths.REPO_ROOT / "data" / "lite" / "tasks"
@@ -111,6 +112,21 @@ def test_local_edit_of_pinned_data_names_the_file(project):
         assert f"changed: {TEST_TASKS[1]}/train.csv" in verdict.output, verdict.output
     finally:
         csv.write_bytes(original)
+
+
+def test_manifest_of_pinned_data_reads_each_csv_once(project, spec, monkeypatch):
+    repo, upstream, sha1, _ = project
+    pinned = dataclasses.replace(spec, dataset=dataclasses.replace(spec.dataset, source=str(upstream),
+                                                                   revision=sha1))
+    full = dataclasses.replace(spec.suite("full"), task_ids=TEST_TASKS, data_dir=repo / "data/full/tasks")
+    monkeypatch.setattr(dvc_data, "default_spec", lambda: pinned)
+    rehashed = []
+    monkeypatch.setattr(manifest, "file_md5", lambda path: rehashed.append(path))
+    hashes = manifest.verified_hashes(full)  # the pin check hashed every file: reuse, not re-read
+    assert rehashed == []
+    for task in TEST_TASKS:
+        for split in ("train", "test"):
+            assert hashes[task][split] == file_md5(repo / f"data/full/tasks/{task}/{split}.csv")
 
 
 def test_unknown_revision_fails_clearly(project):
