@@ -102,3 +102,18 @@ def test_summary_lists_every_lite_submission(capsys):
     for path in files:
         assert f"{path.stem} on suite 'lite' (a subsample: these are NOT GENEB scores)" in printed
     assert "results/lite/leaderboard" in printed
+
+
+def test_committed_lite_numbers_are_reproduced(tmp_path):
+    """The published lite numbers of the k-mer baseline, re-made from the CSVs: any change to
+    loading, embedding files, caching or the probe that moves a number fails here."""
+    from stages import paths
+
+    committed = json.loads((paths.REPO_ROOT / "results/lite/submissions/kmer-4.json").read_text())
+    out = RunPaths(tmp_path / "emb", tmp_path / "sub.json", tmp_path / "metrics.json")
+    fresh = json.loads(json.dumps(run_model("kmer-4", "lite", out, progress=False)))
+    assert fresh["results"] == committed["results"]
+    assert fresh["run_settings"]["per_seed"] == committed["run_settings"]["per_seed"]
+    assert fresh["run_settings"]["data_md5"] == committed["run_settings"]["data_md5"]
+    metrics = json.loads((paths.REPO_ROOT / "results/lite/metrics/kmer-4.json").read_text())
+    assert json.loads(out.metrics.read_text()) == metrics
