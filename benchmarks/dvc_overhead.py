@@ -1,8 +1,9 @@
 """DVC overhead at full scale: GENEB's layout (two stages per model) vs one stage per model x task.
 
 Builds scratch git + DVC repositories with N models x T tasks of tiny CSVs and trivial work, then
-times the commands a maintainer and CI run. GENEB's layout is the shape of the real ``dvc.yaml``
-(one ``manifest`` stage hashing the task CSVs with the real ``stages.manifest``; ``foreach`` over
+times the commands a maintainer and CI run. GENEB's layout is the real ``dvc.yaml`` with trivial
+commands (``code`` writing the step code manifests with the real ``stages.code_manifest``;
+``manifest`` hashing the task CSVs with the real ``stages.manifest``; ``foreach`` over
 ``params.yaml`` models: ``embed@<m>``, depending on the manifest, with a persisted directory
 output written by the real ``stages.embed.embed_suite`` with a trivial extractor, so per-task
 incrementality is the production code path; ``score@<m>`` writes a submission and a metrics file;
@@ -66,7 +67,10 @@ def main(kind, model, out, *rest):
     from stages.spec import Suite
     tasks = tuple(sorted(p.name for p in Path("data/bench/tasks").iterdir()))
     suite = Suite("bench", "", tasks, Path("data/bench/tasks"), True)
-    if kind == "manifest":
+    if kind == "code":
+        from stages.code_manifest import write_code_manifests
+        write_code_manifests(Path(out), root=Path.cwd())
+    elif kind == "manifest":
         from stages.manifest import write_manifest
         write_manifest(suite, Path(out))
     elif kind == "embed":
@@ -97,6 +101,7 @@ main(*sys.argv[1:])
 '''
 
 TRIVIAL_COMMANDS = {
+    "code": "python stage.py code - manifests/code",
     "manifest": "python stage.py manifest - data/${suite}/manifest.json",
     "embed": "python stage.py embed ${key} embeddings/${suite}/${key}",
     "score": ("python stage.py score ${key} embeddings/${suite}/${key} "
@@ -229,8 +234,8 @@ def bench_model_layout(base: Path, n_models: int, n_tasks: int, reps: int) -> di
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     env = scratch_env(repo, {"PYTHONPATH": str(ROOT)})
     commit_all(repo, "scratch")
-    out: dict = {"layout": "GENEB: manifest + foreach model (embed + score) + leaderboard",
-                 "models": n_models, "tasks": n_tasks, "stages": 2 * n_models + 2}
+    out: dict = {"layout": "GENEB: code + manifest + foreach model (embed + score) + leaderboard",
+                 "models": n_models, "tasks": n_tasks, "stages": 2 * n_models + 3}
     out["first_repro"], log = timed(repo, [dvc_exe(), "repro"], env)
     assert len(stages_run(log)) == out["stages"], log[-2000:]
     commit_all(repo, "repro")

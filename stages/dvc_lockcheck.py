@@ -1,6 +1,6 @@
 """``geneb lockcheck``: fail when the committed ``dvc.lock`` no longer describes the repository.
 
-Works in a fresh clone without pulling anything (CI has no remote). Three probes, each of which
+Works in a fresh clone without pulling anything (CI has no remote). Four probes, each of which
 catches cases the others miss (measured with DVC 3.67, see docs/dvc.md):
 
 1. ``dvc repro --allow-missing --dry``: a non-zero exit, or any ``Running stage`` line (a stale
@@ -8,7 +8,9 @@ catches cases the others miss (measured with DVC 3.67, see docs/dvc.md):
 2. ``dvc status`` (in process): says *why* each stage is stale (which dependency, parameter or output
    changed). Entries that only mean "not pulled" (a DVC-cached path that git does not track is
    ``deleted`` / ``not in cache``) are ignored.
-3. Orphans: ``dvc.lock`` entries of stages no longer in ``dvc.yaml`` (DVC never removes them),
+3. The code manifests (``stages/code_manifest.py``): a stale ``code`` stage is reported with the
+   stages it would re-run and the source files that changed, not only "stages/ modified".
+4. Orphans: ``dvc.lock`` entries of stages no longer in ``dvc.yaml`` (DVC never removes them),
    and result files of models no longer in ``params.yaml`` (they would feed the leaderboard).
 """
 
@@ -96,6 +98,23 @@ def _status_and_stages(repo: Path) -> tuple[dict, set[str]]:
         os.chdir(previous)
 
 
+def _code_findings(repo: Path, defined: set[str]) -> list[Finding]:
+    """Each stage whose step's code differs from its committed manifest, with the files."""
+    from stages.code_manifest import STEP_CODE, CodeManifestError, changed_files
+
+    findings = []
+    for step in STEP_CODE:
+        try:
+            changes = changed_files(step, repo)
+        except CodeManifestError as exc:
+            changes = [str(exc)]
+        stages = sorted(s for s in defined if s == step or s.startswith(f"{step}@"))
+        findings += [Finding(stage, f"code changed: {', '.join(changes)} "
+                                    f"(manifests/code/{step}.json is stale)")
+                     for stage in stages if changes]
+    return findings
+
+
 def _first_error(output: str) -> str:
     errors = [line for line in output.splitlines() if line.startswith("ERROR")]
     return errors[0] if errors else (output.strip().splitlines() or ["(no output)"])[-1]
@@ -132,7 +151,7 @@ def _stray_results(repo: Path) -> list[Finding]:
 
 
 def check_lock(repo: Path = Path(".")) -> LockReport:
-    """Run the three probes in ``repo``; the report lists every stale stage and why."""
+    """Run the probes in ``repo``; the report lists every stale stage and why."""
     repo = Path(repo).resolve()
     started = time.perf_counter()
     report = LockReport()
@@ -146,6 +165,7 @@ def check_lock(repo: Path = Path(".")) -> LockReport:
         report.findings.append(Finding("dvc status", f"{type(exc).__name__}: {exc}"))
         status, defined = {}, locked
     report.findings += _status_findings(status, _git_tracked(repo), locked)
+    report.findings += _code_findings(repo, defined)
     explained = {f.stage for f in report.findings}
     for stage in re.findall(r"^Running stage '([^']+)'", output, flags=re.MULTILINE):
         if stage not in explained:

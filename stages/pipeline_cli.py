@@ -1,5 +1,5 @@
-"""``geneb`` subcommands of the DVC pipeline: manifest, embed, score, lockcheck, import-data,
-verify-data, publish-data. Each is a thin wrapper over ``stages.pipeline``, ``stages.dvc_lockcheck`` or
+"""``geneb`` subcommands of the DVC pipeline: code-manifest, manifest, embed, score, lockcheck,
+import-data, verify-data, publish-data. Each is a thin wrapper over ``stages.pipeline``, ``stages.dvc_lockcheck`` or
 ``stages.dvc_data``; ``stages/cli.py`` registers them with :func:`add_pipeline_commands`.
 """
 
@@ -18,6 +18,14 @@ def cmd_embed(args: argparse.Namespace) -> int:
     overrides = resolve_overrides(args.model, args.settings, args.params)
     embed_stage(args.model, args.suite, args.out, overrides, args.device, not args.quiet,
                 engine=engine_from_args(args, args.params), manifest=args.manifest)
+    return 0
+
+
+def cmd_code_manifest(args: argparse.Namespace) -> int:
+    from stages.code_manifest import step_files, write_code_manifests
+
+    for path in write_code_manifests(args.out):
+        print(f"{path}: sha256 of {len(step_files(path.stem))} source file(s)")
     return 0
 
 
@@ -90,6 +98,11 @@ def _model_args(p: argparse.ArgumentParser, suites: list[str]) -> None:
 
 def add_pipeline_commands(sub: argparse._SubParsersAction, suites: list[str]) -> None:
     """Register the pipeline subcommands on ``geneb``'s subparsers."""
+    p = sub.add_parser("code-manifest", help="DVC stage code: record the sha256 of the source "
+                                             "files each pipeline step runs")
+    p.add_argument("--out", type=Path, required=True, help="e.g. manifests/code")
+    p.set_defaults(func=cmd_code_manifest)
+
     p = sub.add_parser("manifest", help="DVC stage manifest: check a suite's data against its "
                                         "pin and record the md5 of every task CSV")
     p.add_argument("--suite", default="lite", choices=suites)

@@ -78,7 +78,8 @@ SCENARIOS = {
          ("score@kmer-4", "stages/probe.py (modified)")], ["embed@kmer-3"]),
     "extractor code edited": (
         lambda r: append(r / "stages/extractors/kmer.py", "\n# edited\n"),
-        [("embed@kmer-3", "stages/extractors (modified)")], ["score@kmer-3"]),
+        [("embed@kmer-3", "code changed: stages/extractors/kmer.py (modified)"),
+         ("code", "stages (modified)")], ["score@kmer-3"]),
     "one model's settings edited": (
         lambda r: edit_params(r, _set_strand),
         [("embed@kmer-3", "params.yaml models.kmer-3 (modified)")],
@@ -141,4 +142,4 @@ def test_cli_exit_code_and_message(fresh, capsys):
     append(fresh / "stages/aggregate.py", "\n# edited\n")
     assert main(["lockcheck", "--repo", str(fresh)]) == 1
     out = capsys.readouterr().out
-    assert "score@kmer-3: changed deps: stages/aggregate.py (modified)" in out
+    assert "score@kmer-3: code changed: stages/aggregate.py (modified)" in out

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from stages import paths, pipeline
+from stages.code_manifest import STEP_CODE
 from stages.embed import read_embeddings
 from stages.pipeline import (
     CODE_STAMP,
@@ -203,3 +204,16 @@ def test_score_stage_takes_the_settings_the_embeddings_were_made_with(embedded, 
     with pytest.raises(PipelineError, match="another model's embeddings"):
         score_stage("kmer-4", "lite", out, submission=tmp_path / "s4.json",
                     metrics=tmp_path / "m4.json", progress=False)
+
+
+def test_every_stage_takes_its_code_through_its_step_manifest():
+    # The `code` stage alone depends on stages/; each step depends on manifests/code/<step>.json,
+    # whose file list tests/test_code_manifest.py checks against the step's real imports.
+    code = DVC_YAML["stages"]["code"]
+    assert code["deps"] == ["stages"] and code["cmd"].startswith("geneb code-manifest ")
+    assert _out_paths(code["outs"]) == [f"manifests/code/{step}.json" for step in STEP_CODE]
+    for step in STEP_CODE:
+        stage = DVC_YAML["stages"][step]
+        deps = stage.get("do", stage)["deps"]
+        assert f"manifests/code/{step}.json" in deps, step
+        assert not [dep for dep in deps if dep.startswith("stages")], step

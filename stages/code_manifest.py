@@ -1,0 +1,104 @@
+"""The code manifest: which source files each pipeline step runs, and the sha256 of each.
+
+The ``code`` DVC stage depends on the whole ``stages/`` package (one directory dependency) and
+writes ``manifests/code/<step>.json``; every other stage depends on its step's file instead of
+listing its source files. Same invalidation, far fewer dependencies: DVC checks each dependency
+of each stage on every ``dvc status`` and ``dvc repro``, and at 41 models the per-stage file lists
+were ~700 of them (docs/benchmarks/dvc-overhead.md). A code change re-runs exactly the steps
+whose files changed: the other steps' manifests are rewritten byte for byte, so DVC sees them
+unchanged. ``tests/test_code_manifest.py`` runs each step's command and fails if it imports a
+``stages`` module not listed here, so the lists cannot fall behind the imports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from stages import paths
+from stages.io_utils import atomic_write_json
+
+CODE_MANIFEST_FORMAT = 1
+DEFAULT_DIR = Path("manifests") / "code"
+
+# Modules every `geneb` pipeline command imports: the package, the subcommand wrappers and what
+# they import at module level (the engine options, which pull in the data manifest reader).
+_COMMON = ("stages/__init__.py", "stages/paths.py", "stages/io_utils.py", "stages/spec.py",
+           "stages/taskdata.py", "stages/manifest.py", "stages/pipeline_cli.py",
+           "stages/engines/__init__.py", "stages/engines/config.py")
+# What `geneb score` needs of the extractor side: the registry and the settings contract, never a
+# family module, so editing one extractor does not re-probe every model.
+_EXTRACTOR_CONTRACT = ("stages/extractors/__init__.py", "stages/extractors/base.py",
+                       "stages/extractors/registry.py")
+
+# Step (a stage of dvc.yaml, or a `foreach` group) -> files and directories (every .py below).
+STEP_CODE: dict[str, tuple[str, ...]] = {
+    "manifest": (*_COMMON, "stages/dvc_data.py"),
+    "embed": (*_COMMON, "stages/dvc_data.py", "stages/pipeline.py", "stages/embed.py",
+              "stages/extractors", "stages/engines"),
+    "score": (*_COMMON, *_EXTRACTOR_CONTRACT, "stages/pipeline.py", "stages/embed.py",
+              "stages/run.py", "stages/probe.py", "stages/aggregate.py", "stages/submission.py"),
+    "leaderboard": (*_COMMON, "stages/leaderboard.py", "stages/validate.py",
+                    "stages/model_meta.py", "stages/aggregate.py", "stages/uncertainty.py"),
+}
+# Imported by every command but only parses arguments and dispatches: not part of any step.
+DISPATCH_ONLY = ("stages/cli.py",)
+
+
+class CodeManifestError(ValueError):
+    """A step or file of the code manifest that does not exist."""
+
+
+def step_files(step: str, root: Path = paths.REPO_ROOT) -> list[str]:
+    """The step's source files, relative to ``root``, sorted, directories expanded."""
+    if step not in STEP_CODE:
+        raise CodeManifestError(f"unknown pipeline step {step!r}; known: {sorted(STEP_CODE)}")
+    files: set[str] = set()
+    for entry in STEP_CODE[step]:
+        path = root / entry
+        if path.is_dir():
+            files.update(p.relative_to(root).as_posix() for p in path.rglob("*.py"))
+        elif path.is_file():
+            files.add(entry)
+        else:
+            raise CodeManifestError(f"stages/code_manifest.py: STEP_CODE[{step!r}] lists "
+                                    f"{entry!r}, which is not a file or directory under {root}")
+    return sorted(files)
+
+
+def code_manifest(step: str, root: Path = paths.REPO_ROOT) -> dict:
+    """The step's manifest: the sha256 of each of its source files (no timestamps)."""
+    files = {name: hashlib.sha256((root / name).read_bytes()).hexdigest()
+             for name in step_files(step, root)}
+    return {"format": CODE_MANIFEST_FORMAT, "step": step, "files": files}
+
+
+def manifest_path(step: str, out_dir: Path = DEFAULT_DIR) -> Path:
+    return Path(out_dir) / f"{step}.json"
+
+
+def write_code_manifests(out_dir: Path = DEFAULT_DIR, root: Path = paths.REPO_ROOT) -> list[Path]:
+    """Write every step's manifest atomically; an unchanged step's file keeps its bytes."""
+    written = []
+    for step in STEP_CODE:
+        path = manifest_path(step, out_dir)
+        atomic_write_json(path, code_manifest(step, root))
+        written.append(path)
+    return written
+
+
+def changed_files(step: str, root: Path, out_dir: Path = DEFAULT_DIR) -> list[str]:
+    """How the step's code under ``root`` differs from its committed manifest, one
+    ``"<file> (modified|added|deleted)"`` per file; ``[]`` when the manifest is current."""
+    path = root / manifest_path(step, out_dir)
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return [f"{manifest_path(step, out_dir).as_posix()} (missing or unreadable)"]
+    current = code_manifest(step, root)["files"]
+    changes = [f"{name} (modified)" for name in current
+               if name in recorded and recorded[name] != current[name]]
+    changes += [f"{name} (added)" for name in current if name not in recorded]
+    changes += [f"{name} (deleted)" for name in recorded if name not in current]
+    return sorted(changes)
