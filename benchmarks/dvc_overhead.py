@@ -110,10 +110,10 @@ TRIVIAL_COMMANDS = {
 }
 
 
-def geneb_dvc_yaml() -> str:
-    """The real ``dvc.yaml`` with each command swapped for the trivial stage script: the same
-    stages, dependencies (code files included), params and outputs, so the lock has its real size."""
-    pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))
+def geneb_dvc_yaml(text: str | None = None) -> str:
+    """The real ``dvc.yaml`` (or ``text``, an older one) with each command swapped for the trivial
+    stage script: the same stages, dependencies, params and outputs, so the lock has its real size."""
+    pipeline = yaml.safe_load(text or (ROOT / "dvc.yaml").read_text(encoding="utf-8"))
     for name, stage in pipeline["stages"].items():
         body = stage.get("do", stage)
         body["cmd"] = TRIVIAL_COMMANDS[name]
@@ -222,18 +222,25 @@ def stages_run(output: str) -> list[str]:
     return re.findall(r"^Running stage '([^']+)'", output, flags=re.MULTILINE)
 
 
-def bench_model_layout(base: Path, n_models: int, n_tasks: int, reps: int) -> dict:
-    repo = base / "geneb-layout"
+def build_geneb_repo(repo: Path, n_models: int, n_tasks: int, dvc_yaml: str
+                     ) -> tuple[list[str], dict[str, str]]:
+    """A committed scratch repo with ``dvc_yaml``'s layout (before its first ``dvc repro``)."""
     init_repo(repo)
     tasks = write_tasks(repo, n_tasks, data="data/bench/tasks")
     models = {f"m{i:03d}": {"settings": {"options": {"dim": 4}}} for i in range(n_models)}
     (repo / "params.yaml").write_text(json.dumps({"suite": "bench", "models": models}, indent=1))
-    (repo / "dvc.yaml").write_text(geneb_dvc_yaml())
+    (repo / "dvc.yaml").write_text(dvc_yaml)
     (repo / "stage.py").write_text(STAGE_SCRIPT)
     for folder in ("stages", "benchmark"):  # the code and definition files the stages depend on
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    env = scratch_env(repo, {"PYTHONPATH": str(ROOT)})
+    shutil.copy2(ROOT / ".dvcignore", repo / ".dvcignore")
     commit_all(repo, "scratch")
+    return tasks, scratch_env(repo, {"PYTHONPATH": str(ROOT)})
+
+
+def bench_model_layout(base: Path, n_models: int, n_tasks: int, reps: int) -> dict:
+    repo = base / "geneb-layout"
+    tasks, env = build_geneb_repo(repo, n_models, n_tasks, geneb_dvc_yaml())
     out: dict = {"layout": "GENEB: code + manifest + foreach model (embed + score) + leaderboard",
                  "models": n_models, "tasks": n_tasks, "stages": 2 * n_models + 3}
     out["first_repro"], log = timed(repo, [dvc_exe(), "repro"], env)
@@ -266,6 +273,43 @@ def bench_model_layout(base: Path, n_models: int, n_tasks: int, reps: int) -> di
     (repo / "params.yaml").write_text(json.dumps(params, indent=1))
     out["one_model_params_repro"], log = timed(repo, [dvc_exe(), "repro"], env)
     out["one_model_params_stages_run"] = stages_run(log)
+
+    probe = repo / "stages" / "probe.py"
+    probe.write_text(probe.read_text() + "\n# edited\n")
+    out["probe_code_changed_status"], _ = timed(repo, [dvc_exe(), "status"], env)
+    out["probe_code_changed_repro"], log = timed(repo, [dvc_exe(), "repro"], env)
+    ran = stages_run(log)
+    out["probe_code_changed_stages_run"] = {
+        kind: sum(stage.split("@")[0] == kind for stage in ran)
+        for kind in ("code", "manifest", "embed", "score", "leaderboard")}
+    return out
+
+
+def bench_against_baseline(base: Path, n_models: int, n_tasks: int, reps: int, rev: str) -> dict:
+    """No-op ``dvc status`` / ``dvc repro`` of this layout and of the ``dvc.yaml`` at git ``rev``,
+    alternated run by run so that both see the same machine load."""
+    old = run(["git", "show", f"{rev}:dvc.yaml"], ROOT).output
+    repos = {"now": base / "geneb-layout", "baseline": base / "baseline-layout"}
+    _, env = build_geneb_repo(repos["baseline"], n_models, n_tasks, geneb_dvc_yaml(old))
+    run([dvc_exe(), "repro", "--quiet"], repos["baseline"], env, timeout=36000)
+    commit_all(repos["baseline"], "repro")
+    walls: dict[str, list[float]] = {f"{name}_{cmd}": [] for name in repos
+                                     for cmd in ("status", "repro")}
+    for _ in range(reps):
+        for name, repo in repos.items():
+            for cmd in ("status", "repro"):
+                result = run([dvc_exe(), cmd], repo, env)
+                assert not stages_run(result.output), result.output[-2000:]
+                walls[f"{name}_{cmd}"].append(round(result.seconds, 2))
+    out: dict = {"baseline_rev": rev, "reps": reps,
+                 "dvc_lock_kb": {name: round((repo / "dvc.lock").stat().st_size / 1024, 1)
+                                 for name, repo in repos.items()}}
+    for key, values in walls.items():
+        out[key] = {"median_s": round(statistics.median(values), 2), "min_s": min(values),
+                    "max_s": max(values), "all_s": sorted(values)}
+    for cmd in ("status", "repro"):
+        out[f"{cmd}_ratio_now_to_baseline"] = round(
+            out[f"now_{cmd}"]["median_s"] / out[f"baseline_{cmd}"]["median_s"], 3)
     return out
 
 
@@ -333,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-models", type=int, default=None,
                         help="models in the per-cell layout (default: --models; 0 skips it)")
     parser.add_argument("--reps", type=int, default=3, help="runs per no-op timing (median)")
+    parser.add_argument("--baseline-rev", help="also time no-ops against the dvc.yaml at this git "
+                                                "revision, runs alternated (e.g. HEAD~3)")
+    parser.add_argument("--baseline-reps", type=int, default=10)
     parser.add_argument("--keep", type=Path, help="build the scratch repos here and keep them")
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     args = parser.parse_args(argv)
@@ -345,6 +392,10 @@ def main(argv: list[str] | None = None) -> int:
                "geneb": bench_model_layout(base, args.models, args.tasks, args.reps),
                "real_stage": bench_real_stage(base, args.reps)}
     print(json.dumps({k: results[k] for k in ("geneb", "real_stage")}, indent=1), flush=True)
+    if args.baseline_rev:
+        results["against_baseline"] = bench_against_baseline(
+            base, args.models, args.tasks, args.baseline_reps, args.baseline_rev)
+        print(json.dumps(results["against_baseline"], indent=1), flush=True)
     if cell_models:
         results["cell"] = bench_cell_layout(base, cell_models, args.tasks, args.reps)
         print(json.dumps(results["cell"], indent=1), flush=True)
