@@ -1,13 +1,15 @@
-"""The code manifest: which source files each pipeline step runs, and the sha256 of each.
+"""The code manifest: which files each pipeline step runs or reads besides its data (harness
+source files and benchmark definition files), and the sha256 of each.
 
-The ``code`` DVC stage depends on the whole ``stages/`` package (one directory dependency) and
-writes ``manifests/code/<step>.json``; every other stage depends on its step's file instead of
-listing its source files. Same invalidation, far fewer dependencies: DVC checks each dependency
-of each stage on every ``dvc status`` and ``dvc repro``, and at 41 models the per-stage file lists
-were ~700 of them (docs/benchmarks/dvc-overhead.md). A code change re-runs exactly the steps
-whose files changed: the other steps' manifests are rewritten byte for byte, so DVC sees them
-unchanged. ``tests/test_code_manifest.py`` runs each step's command and fails if it imports a
-``stages`` module not listed here, so the lists cannot fall behind the imports.
+The ``code`` DVC stage depends on the whole ``stages/`` package and ``benchmark/`` folder (two
+directory dependencies) and writes ``manifests/code/<step>.json``; every other stage depends on
+its data and on its step's file instead of listing code and definition files. Same invalidation,
+far fewer dependencies: DVC checks each dependency of each stage on every ``dvc status`` and
+``dvc repro``, and at 41 models the per-stage file lists were ~800 of them
+(docs/benchmarks/dvc-overhead.md). A change re-runs exactly the steps whose files changed: the
+other steps' manifests are rewritten byte for byte, so DVC sees them unchanged.
+``tests/test_code_manifest.py`` runs each step's command and fails if it imports a ``stages``
+module or opens a ``benchmark/`` file not listed here, so the lists cannot fall behind the code.
 """
 
 from __future__ import annotations
@@ -32,15 +34,22 @@ _COMMON = ("stages/__init__.py", "stages/paths.py", "stages/io_utils.py", "stage
 _EXTRACTOR_CONTRACT = ("stages/extractors/__init__.py", "stages/extractors/base.py",
                        "stages/extractors/registry.py")
 
-# Step (a stage of dvc.yaml, or a `foreach` group) -> files and directories (every .py below).
+# The benchmark definition every step loads (stages.spec validates it against its schemas).
+_DEFINITION = ("benchmark/benchmark_spec.json", "benchmark/suites.json",
+               "benchmark/schema/benchmark_spec.schema.json", "benchmark/schema/suites.schema.json")
+_REGISTRY = "benchmark/model_registry.yaml"
+
+# Step (a stage of dvc.yaml, or a `foreach` group) -> files and directories (every file below).
 STEP_CODE: dict[str, tuple[str, ...]] = {
-    "manifest": (*_COMMON, "stages/dvc_data.py"),
+    "manifest": (*_COMMON, *_DEFINITION, "stages/dvc_data.py"),  # the spec pins the dataset
     "embed": (*_COMMON, "stages/dvc_data.py", "stages/pipeline.py", "stages/embed.py",
-              "stages/extractors", "stages/engines"),
+              "stages/extractors", "stages/engines", *_DEFINITION, _REGISTRY),
     "score": (*_COMMON, *_EXTRACTOR_CONTRACT, "stages/pipeline.py", "stages/embed.py",
-              "stages/run.py", "stages/probe.py", "stages/aggregate.py", "stages/submission.py"),
+              "stages/run.py", "stages/probe.py", "stages/aggregate.py", "stages/submission.py",
+              *_DEFINITION, _REGISTRY),
     "leaderboard": (*_COMMON, "stages/leaderboard.py", "stages/validate.py",
-                    "stages/model_meta.py", "stages/aggregate.py", "stages/uncertainty.py"),
+                    "stages/model_meta.py", "stages/aggregate.py", "stages/uncertainty.py",
+                    *_DEFINITION, "benchmark/model_meta.json", "benchmark/schema"),
 }
 # Imported by every command but only parses arguments and dispatches: not part of any step.
 DISPATCH_ONLY = ("stages/cli.py",)
@@ -51,14 +60,15 @@ class CodeManifestError(ValueError):
 
 
 def step_files(step: str, root: Path = paths.REPO_ROOT) -> list[str]:
-    """The step's source files, relative to ``root``, sorted, directories expanded."""
+    """The step's files, relative to ``root``, sorted, directories expanded (byte-code skipped)."""
     if step not in STEP_CODE:
         raise CodeManifestError(f"unknown pipeline step {step!r}; known: {sorted(STEP_CODE)}")
     files: set[str] = set()
     for entry in STEP_CODE[step]:
         path = root / entry
         if path.is_dir():
-            files.update(p.relative_to(root).as_posix() for p in path.rglob("*.py"))
+            files.update(p.relative_to(root).as_posix() for p in path.rglob("*")
+                         if p.is_file() and p.suffix != ".pyc" and "__pycache__" not in p.parts)
         elif path.is_file():
             files.add(entry)
         else:
@@ -68,7 +78,7 @@ def step_files(step: str, root: Path = paths.REPO_ROOT) -> list[str]:
 
 
 def code_manifest(step: str, root: Path = paths.REPO_ROOT) -> dict:
-    """The step's manifest: the sha256 of each of its source files (no timestamps)."""
+    """The step's manifest: the sha256 of each of its files (no timestamps)."""
     files = {name: hashlib.sha256((root / name).read_bytes()).hexdigest()
              for name in step_files(step, root)}
     return {"format": CODE_MANIFEST_FORMAT, "step": step, "files": files}

@@ -25,7 +25,7 @@ def cmd_code_manifest(args: argparse.Namespace) -> int:
     from stages.code_manifest import step_files, write_code_manifests
 
     for path in write_code_manifests(args.out):
-        print(f"{path}: sha256 of {len(step_files(path.stem))} source file(s)")
+        print(f"{path}: sha256 of {len(step_files(path.stem))} file(s)")
     return 0
 
 
@@ -99,7 +99,7 @@ def _model_args(p: argparse.ArgumentParser, suites: list[str]) -> None:
 def add_pipeline_commands(sub: argparse._SubParsersAction, suites: list[str]) -> None:
     """Register the pipeline subcommands on ``geneb``'s subparsers."""
     p = sub.add_parser("code-manifest", help="DVC stage code: record the sha256 of the source "
-                                             "files each pipeline step runs")
+                                             "and definition files each pipeline step uses")
     p.add_argument("--out", type=Path, required=True, help="e.g. manifests/code")
     p.set_defaults(func=cmd_code_manifest)
 

@@ -1,5 +1,5 @@
-"""The code manifest: each step's source list covers what its command really imports, the files
-are deterministic, and a code change touches exactly the steps that run that code."""
+"""The code manifest: each step's list covers what its command really imports and opens, the
+files are deterministic, and a change touches exactly the steps that use the changed file."""
 
 from __future__ import annotations
 
@@ -23,16 +23,25 @@ from stages.code_manifest import (
 )
 
 # Runs a `geneb` command in this interpreter, then prints the files of every `stages` module it
-# imported (lazy imports inside functions included, since the command really ran).
+# imported (lazy imports inside functions included, since the command really ran) and every file
+# under benchmark/ it opened (an audit hook sees each open()).
 RUN_AND_LIST = """
-import json, sys
+import json, os, sys
+root = sys.argv[2]
+benchmark = os.path.join(root, "benchmark") + os.sep
+opened = set()
+def watch(event, args):
+    if event == "open" and isinstance(args[0], (str, os.PathLike)):
+        path = os.path.abspath(os.fspath(args[0]))
+        if path.startswith(benchmark):
+            opened.add(path[len(root) + 1:])
+sys.addaudithook(watch)
 from stages.cli import main
 code = main(json.loads(sys.argv[1]))
-root = sys.argv[2]
-loaded = sorted({m.__file__[len(root) + 1:] for m in list(sys.modules.values())
-                 if (m.__name__ or "").startswith("stages") and getattr(m, "__file__", None)
-                 and m.__file__.startswith(root)})
-print("LOADED=" + json.dumps(loaded))
+loaded = {m.__file__[len(root) + 1:] for m in list(sys.modules.values())
+          if (m.__name__ or "").startswith("stages") and getattr(m, "__file__", None)
+          and m.__file__.startswith(root)}
+print("LOADED=" + json.dumps(sorted(loaded | opened)))
 sys.exit(code)
 """
 
@@ -68,11 +77,12 @@ def imports(tmp_path_factory) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("step", list(STEP_CODE))
-def test_each_step_lists_every_module_its_command_imports(imports, step):
-    loaded = imports[step]
-    assert "stages/pipeline_cli.py" in loaded  # the probe saw the command's own modules
-    missing = sorted(set(loaded) - set(step_files(step)) - set(DISPATCH_ONLY))
-    assert not missing, (f"`geneb {step}` imports {missing}, which STEP_CODE[{step!r}] in "
+def test_each_step_lists_every_file_its_command_uses(imports, step):
+    used = imports[step]
+    # the probe saw the command's own module and the benchmark definition it loads
+    assert "stages/pipeline_cli.py" in used and "benchmark/suites.json" in used
+    missing = sorted(set(used) - set(step_files(step)) - set(DISPATCH_ONLY))
+    assert not missing, (f"`geneb {step}` uses {missing}, which STEP_CODE[{step!r}] in "
                          "stages/code_manifest.py does not list: DVC would not re-run the stage "
                          "when they change")
 
@@ -87,8 +97,9 @@ def test_score_code_excludes_extractor_families():
 
 
 def _copy_stages(root: Path) -> Path:
-    shutil.copytree(paths.REPO_ROOT / "stages", root / "stages",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("stages", "benchmark"):
+        shutil.copytree(paths.REPO_ROOT / folder, root / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     return root
 
 
@@ -107,12 +118,16 @@ def test_a_code_change_touches_exactly_the_steps_that_run_it(tmp_path):
     kmer = root / "stages" / "extractors" / "kmer.py"
     kmer.write_text(kmer.read_text() + "\n# edited\n")
     (root / "stages" / "extractors" / "new_family.py").write_text("X = 1\n")
+    meta = root / "benchmark" / "model_meta.json"
+    meta.write_text(meta.read_text() + "\n")
     assert changed_files("score", root, out) == ["stages/probe.py (modified)"]
     assert changed_files("embed", root, out) == ["stages/extractors/kmer.py (modified)",
                                                  "stages/extractors/new_family.py (added)"]
-    assert changed_files("leaderboard", root, out) == []
+    assert changed_files("leaderboard", root, out) == ["benchmark/model_meta.json (modified)"]
+    assert changed_files("manifest", root, out) == []
     after = {p.name: p.read_bytes() for p in write_code_manifests(out, root)}
-    assert {name for name in after if after[name] != first[name]} == {"score.json", "embed.json"}
+    assert {name for name in after if after[name] != first[name]} == {
+        "score.json", "embed.json", "leaderboard.json"}
 
 
 def test_missing_manifest_or_listed_file_is_named(tmp_path):

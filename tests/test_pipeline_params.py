@@ -207,13 +207,15 @@ def test_score_stage_takes_the_settings_the_embeddings_were_made_with(embedded, 
 
 
 def test_every_stage_takes_its_code_through_its_step_manifest():
-    # The `code` stage alone depends on stages/; each step depends on manifests/code/<step>.json,
-    # whose file list tests/test_code_manifest.py checks against the step's real imports.
+    # The `code` stage alone depends on stages/ and benchmark/; each step depends on
+    # manifests/code/<step>.json, whose file list tests/test_code_manifest.py checks against
+    # what the step's command really imports and opens.
     code = DVC_YAML["stages"]["code"]
-    assert code["deps"] == ["stages"] and code["cmd"].startswith("geneb code-manifest ")
+    assert code["deps"] == ["stages", "benchmark"]
+    assert code["cmd"].startswith("geneb code-manifest ")
     assert _out_paths(code["outs"]) == [f"manifests/code/{step}.json" for step in STEP_CODE]
     for step in STEP_CODE:
         stage = DVC_YAML["stages"][step]
         deps = stage.get("do", stage)["deps"]
         assert f"manifests/code/{step}.json" in deps, step
-        assert not [dep for dep in deps if dep.startswith("stages")], step
+        assert not [dep for dep in deps if dep.startswith(("stages", "benchmark"))], step
