@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from stages.build_lite import DEFAULT_SOURCE
-from stages.embed import TaskEmbeddings, save_embeddings
+from stages.embedding_files import TaskEmbeddings, save_embeddings
 from stages.extractors.base import ExtractorSettings
 from stages.extractors.kmer import KmerExtractor
 from stages.probe import few_shot_indices, fit_and_score

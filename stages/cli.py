@@ -13,7 +13,7 @@ from stages.spec import default_spec
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from stages.embed import read_embeddings
+    from stages.embedding_files import read_embeddings
     from stages.io_utils import atomic_write_json
     from stages.probe import probe_task
 

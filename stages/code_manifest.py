@@ -30,7 +30,8 @@ _COMMON = ("stages/__init__.py", "stages/paths.py", "stages/io_utils.py", "stage
            "stages/taskdata.py", "stages/manifest.py", "stages/pipeline_cli.py",
            "stages/engines/__init__.py", "stages/engines/config.py")
 # What `geneb score` needs of the extractor side: the registry and the settings contract, never a
-# family module, so editing one extractor does not re-probe every model.
+# family module or the embedding driver (stages/embed.py; score reads stages/embedding_files.py),
+# so editing an extractor or the driver does not re-probe every model.
 _EXTRACTOR_CONTRACT = ("stages/extractors/__init__.py", "stages/extractors/base.py",
                        "stages/extractors/registry.py")
 
@@ -43,8 +44,9 @@ _REGISTRY = "benchmark/model_registry.yaml"
 STEP_CODE: dict[str, tuple[str, ...]] = {
     "manifest": (*_COMMON, *_DEFINITION, "stages/dvc_data.py"),  # the spec pins the dataset
     "embed": (*_COMMON, "stages/dvc_data.py", "stages/pipeline.py", "stages/embed.py",
-              "stages/extractors", "stages/engines", *_DEFINITION, _REGISTRY),
-    "score": (*_COMMON, *_EXTRACTOR_CONTRACT, "stages/pipeline.py", "stages/embed.py",
+              "stages/embedding_files.py", "stages/extractors", "stages/engines", *_DEFINITION,
+              _REGISTRY),
+    "score": (*_COMMON, *_EXTRACTOR_CONTRACT, "stages/pipeline.py", "stages/embedding_files.py",
               "stages/run.py", "stages/probe.py", "stages/aggregate.py", "stages/submission.py",
               *_DEFINITION, _REGISTRY),
     "leaderboard": (*_COMMON, "stages/leaderboard.py", "stages/validate.py",

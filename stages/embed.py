@@ -1,55 +1,34 @@
 """Embed a suite with one model into a directory of per-task files, incrementally.
 
-``<out_dir>/<task_id>.npz`` holds ``train_X, train_y, test_X, test_y`` (the format ``geneb probe``
-reads) plus a ``meta`` record: the cache key (model id, weights identity, extractor settings,
-data hashes), the counters that follow from data and settings, and a checksum of the arrays. A
-task whose file has the same key is not recomputed, so an interrupted run resumes at the first
-unfinished task and adding a task embeds only that task. The key is computed from the CSVs' md5s
-(the suite's manifest, :mod:`stages.manifest`), so deciding that nothing needs embedding reads
-neither CSVs nor arrays. Files are written to a temporary name and renamed, so a killed run never
-leaves a half-written file that a later run would trust.
-
-A file's bytes depend only on its vectors and meta: no timings, fixed zip timestamps. Embedding
-the same data with the same model and settings twice, on any day, gives byte-identical files, so
-a fresh ``dvc repro`` reproduces the hashes in ``dvc.lock``. Timings and other facts of the
-machine go to a run log beside the directory instead (:func:`append_run_log`).
+A task whose file (:mod:`stages.embedding_files`) has the same cache key is not recomputed, so an
+interrupted run resumes at the first unfinished task and adding a task embeds only that task. The
+key is computed from the CSVs' md5s (the suite's manifest, :mod:`stages.manifest`), so deciding
+that nothing needs embedding reads neither CSVs nor arrays. Timings and other facts of the machine
+go to a run log beside the directory (:func:`append_run_log`), never into the files.
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
-import logging
 import time
-import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import numpy as np
-
+from stages.embedding_files import (
+    EMBEDDING_FORMAT,
+    TaskEmbeddings,
+    is_cached,
+    read_embeddings,
+    save_embeddings,
+)
 from stages.extractors.base import Extractor, check_embeddings, report_delta
-from stages.io_utils import atomic_write
 from stages.spec import Suite
 from stages.taskdata import TaskData, TaskDataError, load_task
 
-log = logging.getLogger(__name__)
-EMBEDDING_FORMAT = 2  # 2: deterministic bytes (no timings in meta, fixed zip timestamps)
-ARRAYS: tuple[str, ...] = ("train_X", "train_y", "test_X", "test_y")
 # run_report() keys that describe the machine and the run, never the vectors: kept out of the files
 MACHINE_REPORT_KEYS = frozenset({"seconds", "oom_backoffs", "runtime"})
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the zip format's epoch: the same arrays give the same bytes
-
-
-@dataclass(frozen=True)
-class TaskEmbeddings:
-    train_X: np.ndarray
-    train_y: np.ndarray
-    test_X: np.ndarray
-    test_y: np.ndarray
-    meta: dict[str, Any]
 
 
 def cache_key(extractor: Extractor, task_id: str, data_md5: Mapping[str, str]) -> dict[str, Any]:
@@ -82,65 +61,6 @@ def prune_stale(out_dir: Path, task_ids: set[str] | dict[str, Any]) -> None:
             stale.unlink()
 
 
-def _checksum(arrays: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(arrays):
-        array = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def _write_npz(handle: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
-    """``np.savez`` without its wall-clock zip timestamps (same layout: stored, zip64 members)."""
-    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, array in arrays.items():
-            member = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
-            with archive.open(member, "w", force_zip64=True) as out:
-                np.lib.format.write_array(out, np.asanyarray(array), allow_pickle=False)
-
-
-def save_embeddings(path: Path, embeddings: TaskEmbeddings) -> None:
-    arrays = {name: getattr(embeddings, name) for name in ARRAYS}
-    meta = {**embeddings.meta, "checksum": _checksum(arrays)}
-    record = np.array(json.dumps(meta, sort_keys=True))
-    atomic_write(path, lambda handle: _write_npz(handle, {"meta": record, **arrays}))
-
-
-def read_embeddings(path: Path) -> TaskEmbeddings:
-    """Read one task file and verify its checksum (a corrupt file raises ``ValueError``)."""
-    with np.load(path, allow_pickle=False) as data:
-        missing = [name for name in ARRAYS if name not in data.files]
-        if missing:
-            raise ValueError(f"{path}: missing array(s) {missing}; expected {', '.join(ARRAYS)}")
-        arrays = {name: data[name] for name in ARRAYS}
-        meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
-    if "checksum" in meta and meta["checksum"] != _checksum(arrays):
-        raise ValueError(f"{path}: checksum mismatch (file corrupt or edited); delete it and "
-                         "embed again")
-    return TaskEmbeddings(meta=meta, **arrays)
-
-
-def is_cached(path: Path, key: dict[str, Any]) -> bool:
-    """Whether ``path`` holds embeddings made from the same data and settings.
-
-    Reads only the small ``meta`` member, not the arrays: at full scale the check runs over
-    gigabytes of embeddings on every stage run. The arrays' checksum is verified whenever they
-    are read (:func:`read_embeddings`); a truncated file fails here already (no zip directory).
-    """
-    if not path.is_file():
-        return False
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not set(ARRAYS) <= set(data.files) or "meta" not in data.files:
-                return False
-            meta = json.loads(str(data["meta"]))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        log.warning("ignoring unreadable embeddings %s: %s", path, exc)
-        return False
-    return "checksum" in meta and meta.get("key") == key  # no checksum: not ours, never trusted
-
-
 def load_task_checked(suite: Suite, task_id: str, data_md5: Mapping[str, str]) -> TaskData:
     """Load a task whose CSVs must still have the md5s its cache key was computed from."""
     task = load_task(suite.data_dir, task_id)
@@ -151,13 +71,6 @@ def load_task_checked(suite: Suite, task_id: str, data_md5: Mapping[str, str]) -
                                 "the suite's manifest: the data changed after the manifest was "
                                 "written; run `dvc repro` (it re-runs the manifest stage first)")
     return task
-
-
-def run_log_path(out_dir: Path) -> Path:
-    """``embeddings/<suite>/<model>.run.jsonl``: timings of embedded tasks, beside (not in) the
-    DVC-tracked directory, so that they never change its hash."""
-    out_dir = Path(out_dir)
-    return out_dir.parent / f"{out_dir.name}.run.jsonl"
 
 
 def append_run_log(path: Path | None, record: dict[str, Any]) -> None:

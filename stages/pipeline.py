@@ -160,7 +160,7 @@ def embed_stage(model_id: str, suite_name: str, out_dir: Path,
     by the ``manifest`` stage after checking the data's pin) gives the data hashes; without it
     the pin is checked (:func:`stages.dvc_data.verify_suite_data`) and the CSVs hashed here.
     """
-    from stages.embed import run_log_path
+    from stages.embedding_files import run_log_path
     from stages.engines import embed_suite_with_engine
     from stages.extractors.registry import apply_overrides, get_model_entry
     from stages.spec import default_spec

@@ -8,7 +8,7 @@ from typing import Any
 
 from stages import paths
 from stages.aggregate import summarize
-from stages.embed import read_embeddings, run_log_path
+from stages.embedding_files import read_embeddings, run_log_path
 from stages.engines import EngineConfig, embed_suite_with_engine
 from stages.extractors.registry import get_model_entry
 from stages.probe import RegimeResult, probe_task

@@ -4,7 +4,7 @@ A contributor pushes ``embeddings/<suite>/<model>/`` (the ``embed@<model>`` outp
 ``dvc.yaml``) to the project's DVC remote. Verification needs no model and no GPU:
 
 1. ``dvc pull`` the chosen task files (DVC checks every file against the hash in ``dvc.lock``);
-2. read each file (:func:`stages.embed.read_embeddings` checks its internal checksum) and check
+2. read each file (:func:`stages.embedding_files.read_embeddings` checks its internal checksum) and check
    that it was made from the data (``data_md5``) and by the model the submission names;
 3. run the published probe and compare every task mean with the submission
    (:func:`stages.reproduce.compare_to_submission`, same tolerance as ``geneb reproduce``).

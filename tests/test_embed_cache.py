@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from stages import paths
-from stages.embed import embed_suite, read_embeddings
+from stages.embed import embed_suite
+from stages.embedding_files import read_embeddings
 from stages.extractors.kmer import KmerExtractor
 from stages.extractors.registry import get_model_entry
 from stages.spec import Suite
@@ -174,5 +175,5 @@ def test_a_hit_is_decided_from_meta_without_reading_the_arrays(suite, tmp_path, 
     def no_checksum(arrays):
         raise AssertionError("a cache check read the arrays")
 
-    monkeypatch.setattr("stages.embed._checksum", no_checksum)
+    monkeypatch.setattr("stages.embedding_files._checksum", no_checksum)
     assert embed_suite(CountingKmer(), suite, out, progress=False) == dict.fromkeys(TASKS, True)

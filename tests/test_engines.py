@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from stages.embed import embed_suite, read_embeddings
+from stages.embed import embed_suite
+from stages.embedding_files import read_embeddings
 from stages.engines import EngineConfig, embed_suite_with_engine, resolve_engine, same_embeddings
 from stages.engines.config import EngineConfigError, engine_config, read_engine_section
 from stages.engines.shards import (

@@ -11,7 +11,7 @@ import yaml
 
 from stages import paths, pipeline
 from stages.code_manifest import STEP_CODE
-from stages.embed import read_embeddings
+from stages.embedding_files import read_embeddings
 from stages.pipeline import (
     CODE_STAMP,
     SETTINGS_RECORD,

@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("ray")
 
 from stages.cli import main  # noqa: E402
-from stages.embed import run_log_path  # noqa: E402
+from stages.embedding_files import run_log_path  # noqa: E402
 from stages.engines import EngineConfig, same_embeddings  # noqa: E402
 from stages.engines.local import embed_suite_local  # noqa: E402
 from stages.engines.local_cluster import LocalRayCluster  # noqa: E402

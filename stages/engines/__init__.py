@@ -42,7 +42,7 @@ def embed_suite_with_engine(model_id: str, suite: Suite, out_dir: Path,
 
 def same_embeddings(a: Path, b: Path) -> list[str]:
     """Differences between two embedding directories (empty: same tasks, keys, identical arrays)."""
-    from stages.embed import read_embeddings
+    from stages.embedding_files import read_embeddings
 
     names_a = sorted(p.name for p in Path(a).glob("*.npz"))
     names_b = sorted(p.name for p in Path(b).glob("*.npz"))

@@ -4,7 +4,7 @@ Long-lived workers (Ray actors, one GPU each where the cluster has GPUs, ``cpus_
 otherwise) load the model once. The driver streams tasks: it reads a task, skips it when its
 per-task file is already cached under the same key, otherwise cuts it into shards
 (:mod:`stages.engines.shards`) and keeps every worker fed with ``in_flight`` shards. A task is
-written through :func:`stages.embed.save_embeddings` (same key, same atomic write) only once all
+written through :func:`stages.embedding_files.save_embeddings` (same key, same atomic write) only once all
 its rows are back, so an interrupted run resumes from the finished tasks.
 
 Faults: a worker process that dies is restarted by Ray (``max_restarts``, reloading the model) and
@@ -27,16 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from stages.embed import (
-    TaskEmbeddings,
     append_run_log,
-    is_cached,
     load_task_checked,
     prune_stale,
     run_record,
-    save_embeddings,
     split_report,
     stored_key,
 )
+from stages.embedding_files import TaskEmbeddings, is_cached, save_embeddings
 from stages.engines.config import EngineConfig
 from stages.engines.ray_worker import DELAY_ENV, ShardWorker
 from stages.engines.shards import (
