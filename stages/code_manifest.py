@@ -90,13 +90,15 @@ def manifest_path(step: str, out_dir: Path = DEFAULT_DIR) -> Path:
     return Path(out_dir) / f"{step}.json"
 
 
-def write_code_manifests(out_dir: Path = DEFAULT_DIR, root: Path = paths.REPO_ROOT) -> list[Path]:
-    """Write every step's manifest atomically; an unchanged step's file keeps its bytes."""
-    written = []
+def write_code_manifests(out_dir: Path = DEFAULT_DIR,
+                         root: Path = paths.REPO_ROOT) -> dict[Path, dict]:
+    """Write every step's manifest atomically (an unchanged step's file keeps its bytes);
+    returns path -> the manifest written."""
+    written = {}
     for step in STEP_CODE:
         path = manifest_path(step, out_dir)
-        atomic_write_json(path, code_manifest(step, root))
-        written.append(path)
+        written[path] = code_manifest(step, root)
+        atomic_write_json(path, written[path])
     return written
 
 

@@ -22,10 +22,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_code_manifest(args: argparse.Namespace) -> int:
-    from stages.code_manifest import step_files, write_code_manifests
+    from stages.code_manifest import write_code_manifests
 
-    for path in write_code_manifests(args.out):
-        print(f"{path}: sha256 of {len(step_files(path.stem))} file(s)")
+    for path, manifest in write_code_manifests(args.out).items():
+        print(f"{path}: sha256 of {len(manifest['files'])} file(s)")
     return 0
 
 
