@@ -1,12 +1,20 @@
-"""Probe speed: GENEB's probe vs the plain published harness, same embeddings, same process.
+"""Probe speed and memory: the published harness, GENEB's protocol probe and the exact probe.
 
-Usage: python benchmarks/probe_speed.py [--source ../shared/data/gue] [--k 4] [--out FILE.json]
+Usage: python benchmarks/probe_speed.py [--source ../shared/data/gue] [--k 5 6] [--repeats 3]
+                                        [--out docs/benchmarks/probe_speed.json]
 
-Embeds the 13 real GUE tasks at full size with k-mer frequencies, then times the whole protocol
-(3 regimes x 5 seeds, 13 tasks) with (a) ``stages.probe_reference`` one task after another (five
-fits per regime, the published way), (b) the harness's ``probe_suite`` in one process and (c) in
-two processes over tasks; checks every per-seed number is identical and reports where (b)'s time
-goes (the single full-regime fit vs the ten few-shot fits).
+Embeds the 13 real GUE tasks at full size with k-mer frequencies (float32, as extractors produce:
+k=5 gives 1,024 dims, k=6 4,096), then per task, in one process, in turn and ``--repeats``
+times (medians of wall-clock and of process CPU seconds: this VM's wall clock is noisy):
+
+* published: ``stages.probe_reference`` (five fits per regime, the published way);
+* protocol: ``stages.probe.probe_task`` (GENEB's probe of the same protocol);
+* exact: ``stages.exact_probe.exact_probe_task``.
+
+Checks every per-seed protocol number equals the published harness's and every exact fit is
+certified (converged). Then one more pass of each under ``tracemalloc`` for the peak of numpy
+allocations on top of the embeddings (BLAS workspaces are not counted), and a breakdown of the
+exact probe's full-regime fit: Newton steps, Hessians formed and the time they took.
 """
 
 from __future__ import annotations
@@ -15,97 +23,137 @@ import argparse
 import json
 import os
 import platform
-import tempfile
+import statistics
 import time
+import tracemalloc
 from pathlib import Path
 
 import pandas as pd
 
+from stages import exact_probe
 from stages.build_lite import DEFAULT_SOURCE
-from stages.embedding_files import TaskEmbeddings, save_embeddings
 from stages.extractors.base import ExtractorSettings
 from stages.extractors.kmer import KmerExtractor
-from stages.probe import few_shot_indices, fit_and_score
+from stages.machine import probe_machine
+from stages.probe import probe_task
 from stages.probe_reference import reference_probe
-from stages.run import probe_suite
-from stages.spec import Suite, default_spec
+from stages.spec import default_spec
 
 
-def _timed(func, *args, **kwargs):
-    started = time.perf_counter()
-    value = func(*args, **kwargs)
-    return value, time.perf_counter() - started
+def load(source: Path, task_id: str, k: int) -> tuple:
+    kmer = KmerExtractor(f"kmer-{k}", ExtractorSettings(options={"k": k}))
+    train = pd.read_csv(source / task_id / "train.csv")  # GUE columns: sequence,label
+    test = pd.read_csv(source / task_id / "test.csv")
+    return (kmer.embed(train["sequence"].tolist()), train["label"].to_numpy(),
+            kmer.embed(test["sequence"].tolist()), test["label"].to_numpy())
+
+
+def runners(spec) -> dict:
+    protocol = spec.protocol
+    return {
+        "published": lambda d: reference_probe(*d, list(protocol.seeds), list(protocol.few_shot_k),
+                                               protocol.max_iter),
+        "protocol": lambda d: probe_task(*d, protocol, spec.regimes),
+        "exact": lambda d: exact_probe.exact_probe_task(*d, protocol, spec.regimes),
+    }
+
+
+def peak_mb(func, data) -> float:
+    tracemalloc.start()
+    func(data)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return round(peak / 2**20, 1)
+
+
+def full_fit_breakdown(data) -> dict:
+    """Where the exact probe's full-regime fit spends its time (Hessians vs the rest)."""
+    spent = {"hessians": 0, "hessian_s": 0.0}
+    original = exact_probe._binary_hessian
+
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent["hessians"] += 1
+            spent["hessian_s"] += time.perf_counter() - started
+
+    exact_probe._binary_hessian = timed
+    try:
+        started = time.perf_counter()
+        fit = exact_probe.fit_exact(data[0], data[1])
+        total = time.perf_counter() - started
+    finally:
+        exact_probe._binary_hessian = original
+    return {"full_fit_s": round(total, 2), "newton_steps": fit.n_iter,
+            "hessians": spent["hessians"], "hessian_s": round(spent["hessian_s"], 2)}
+
+
+def bench_task(task_id: str, data: tuple, spec, repeats: int) -> dict:
+    run = runners(spec)
+    seconds: dict[str, list[float]] = {name: [] for name in run}
+    cpu: dict[str, list[float]] = {name: [] for name in run}
+    outputs = {}
+    for _ in range(repeats):
+        for name, func in run.items():
+            started, started_cpu = time.perf_counter(), time.process_time()
+            outputs[name] = func(data)
+            seconds[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - started_cpu)
+    published, protocol, exact = outputs["published"], outputs["protocol"], outputs["exact"]
+    identical = all(protocol[r].per_seed[m] == [float(v) for v in published[r][m]]
+                    for r in published for m in published[r])
+    median = {name: statistics.median(values) for name, values in seconds.items()}
+    median_cpu = {name: statistics.median(values) for name, values in cpu.items()}
+    return {
+        "task": task_id, "train": len(data[1]), "test": len(data[3]),
+        "seconds": {name: round(value, 3) for name, value in median.items()},
+        "cpu_seconds": {name: round(value, 3) for name, value in median_cpu.items()},
+        "ratio_protocol_plus_exact_to_published": round(
+            (median["protocol"] + median["exact"]) / median["published"], 2),
+        "cpu_ratio_protocol_plus_exact_to_published": round(
+            (median_cpu["protocol"] + median_cpu["exact"]) / median_cpu["published"], 2),
+        "peak_mb": {name: peak_mb(func, data) for name, func in run.items()},
+        "exact": {**full_fit_breakdown(data),
+                  "all_converged": all(all(r.converged) for r in exact.values()),
+                  "max_grad": max(max(r.grad_max) for r in exact.values()),
+                  "ties": sum(sum(r.ties) for r in exact.values())},
+        "protocol_identical_to_published": identical,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
-    parser.add_argument("--k", type=int, default=4)
+    parser.add_argument("--k", type=int, nargs="+", default=[5, 6])
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
     spec = default_spec()
-    protocol = spec.protocol
-    task_ids = spec.suite("lite").task_ids
-    kmer = KmerExtractor(f"kmer-{args.k}", ExtractorSettings(options={"k": args.k}))
-    workdir = Path(tempfile.mkdtemp(prefix="geneb-probe-bench-"))
-    data = {}
-    for task_id in task_ids:
-        train = pd.read_csv(args.source / task_id / "train.csv")  # GUE columns: sequence,label
-        test = pd.read_csv(args.source / task_id / "test.csv")
-        data[task_id] = (kmer.embed(train["sequence"].tolist()), train["label"].to_numpy(),
-                         kmer.embed(test["sequence"].tolist()), test["label"].to_numpy())
-        save_embeddings(workdir / f"{task_id}.npz",
-                        TaskEmbeddings(*data[task_id], meta={"key": {"data_md5": {}}}))
-    suite = Suite("gue-full-size", "13 GUE tasks at full size", task_ids, args.source, False)
-
-    reference, rows = {}, []
-    reference_total = 0.0
-    for task_id in task_ids:
-        reference[task_id], seconds = _timed(reference_probe, *data[task_id], list(protocol.seeds),
-                                             list(protocol.few_shot_k), protocol.max_iter)
-        reference_total += seconds
-        rows.append({"task": task_id, "train": len(data[task_id][1]), "test": len(data[task_id][3]),
-                     "reference_s": round(seconds, 2)})
-
-    (serial, _, _), serial_s = _timed(probe_suite, workdir, suite, spec, progress=False, n_jobs=1)
-    (parallel, _, _), parallel_s = _timed(probe_suite, workdir, suite, spec, progress=False, n_jobs=2)
-
-    identical = all(
-        run[t][r].per_seed[m] == reference[t][r][m]
-        for run in (serial, parallel) for t in task_ids for r in reference[t] for m in reference[t][r]
-    )
-    full_total = few_total = 0.0
-    for row in rows:  # where the single-process probe spends its time
-        X, y, tX, ty = data[row["task"]]
-        _, full_s = _timed(fit_and_score, X, y, tX, ty, protocol.seeds[0], protocol.max_iter)
-        started = time.perf_counter()
-        for k in protocol.few_shot_k:
-            for seed in protocol.seeds:
-                idx = few_shot_indices(y, k, seed)
-                fit_and_score(X[idx], y[idx], tX, ty, seed, protocol.max_iter)
-        few_s = time.perf_counter() - started
-        row.update(full_fit_s=round(full_s, 2), few_shot_fits_s=round(few_s, 2))
-        full_total += full_s
-        few_total += few_s
-
-    report = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-        "embedding": f"{args.k}-mer frequencies ({4 ** args.k} dims)",
-        "tasks": rows,
-        "total_s": {"published_harness": round(reference_total, 1), "geneb_1_process": round(serial_s, 1),
-                    "geneb_2_processes": round(parallel_s, 1),
-                    "geneb_breakdown_full_fits": round(full_total, 1),
-                    "geneb_breakdown_few_shot_fits": round(few_total, 1)},
-        "speedup_1_process": round(reference_total / serial_s, 2),
-        "speedup_2_processes": round(reference_total / parallel_s, 2),
-        "all_identical": identical,
-    }
-    print(json.dumps({k: v for k, v in report.items() if k != "tasks"}, indent=2))
+    report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                          **probe_machine()},
+              "repeats": args.repeats, "runs": {}}
+    for k in args.k:
+        rows = []
+        for task_id in spec.suite("lite").task_ids:
+            row = bench_task(task_id, load(args.source, task_id, k), spec, args.repeats)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        total = {name: round(sum(r["seconds"][name] for r in rows), 1)
+                 for name in ("published", "protocol", "exact")}
+        report["runs"][f"{4 ** k}-d"] = {
+            "embedding": f"{k}-mer frequencies ({4 ** k} dims, float32)", "tasks": rows,
+            "total_s": total,
+            "tasks_where_protocol_plus_exact_beats_published": sum(
+                r["ratio_protocol_plus_exact_to_published"] < 1 for r in rows),
+            "all_identical": all(r["protocol_identical_to_published"] for r in rows),
+            "all_converged": all(r["exact"]["all_converged"] for r in rows)}
     if args.out:
         args.out.write_text(json.dumps(report, indent=2) + "\n")
-    if not identical:
-        raise SystemExit("numbers differ between the GENEB probe and the published harness")
+    if not all(run["all_identical"] for run in report["runs"].values()):
+        raise SystemExit("protocol numbers differ from the published harness")
 
 
 if __name__ == "__main__":

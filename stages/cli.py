@@ -12,25 +12,6 @@ from stages.engines.config import add_engine_args
 from stages.spec import default_spec
 
 
-def cmd_probe(args: argparse.Namespace) -> int:
-    from stages.embedding_files import read_embeddings
-    from stages.io_utils import atomic_write_json
-    from stages.probe import probe_task
-
-    spec = default_spec()
-    emb = read_embeddings(args.embeddings)
-    results = probe_task(emb.train_X, emb.train_y, emb.test_X, emb.test_y, spec.protocol,
-                         spec.regimes, where=str(args.embeddings))
-    payload = {regime: result.to_json() for regime, result in results.items()}
-    if args.out:
-        atomic_write_json(args.out, payload)
-        print(f"wrote {args.out}")
-    for regime, result in results.items():
-        mean, std = result.mean, result.std
-        print(f"{regime:>7}  " + "  ".join(f"{m} {mean[m]:.4f}±{std[m]:.4f}" for m in mean))
-    return 0
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from stages.run import default_paths, describe_suite, format_summary, run_model
 
@@ -43,7 +24,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     overrides = json.loads(args.settings) if args.settings else None
     submission = run_model(args.model, args.suite, out, overrides, args.device, not args.quiet,
-                           engine=engine_from_args(args))
+                           engine=engine_from_args(args), with_noise_floor=not args.no_noise_floor)
     print(f"\n{args.model} on {describe_suite(submission)}")
     print(format_summary(submission, default_spec()))
     print(f"\nsubmission: {out.submission}\nmetrics:    {out.metrics}\nembeddings: {out.embeddings}")
@@ -53,13 +34,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_summary(args: argparse.Namespace) -> int:
     """Where a suite's results are, and each model's per-category table (the end of `make run`)."""
     from stages import paths
-    from stages.compare import load_submissions
+    from stages.compare import load_submission
     from stages.run import describe_suite, format_summary
+    from stages.score_check import compare_submissions, verdict_lines
+    from stages.submission import committed_submission
 
     base = paths.REPO_ROOT / "results" / args.suite
-    for submission in load_submissions(base / "submissions"):
+    for path in sorted((base / "submissions").glob("*.json")):
+        submission = load_submission(path)
         print(f"\n{submission['model_id']} on {describe_suite(submission)}")
         print(format_summary(submission, default_spec(), args.metric))
+        committed = committed_submission(path)
+        if committed is None or committed == submission:
+            print("the committed numbers" if committed else "not committed yet")
+            continue
+        print("re-made on this machine; compared with the committed file:")
+        for line in verdict_lines(compare_submissions(submission, committed)):
+            print("  " + line)
     print(f"\nsubmissions: {base / 'submissions'}\nmetrics:     {base / 'metrics'}"
           f"\nleaderboard: {base / 'leaderboard'}")
     return 0
@@ -146,37 +137,6 @@ def cmd_data_quality(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_reproduce(args: argparse.Namespace) -> int:
-    from stages.compare import find_submission, load_submission
-    from stages.io_utils import atomic_write_json
-    from stages.reproduce import TOLERANCE, format_check, reproduce
-
-    submission = load_submission(args.submission or find_submission(args.model, suite=args.suite))
-    tolerance = TOLERANCE if args.tolerance is None else args.tolerance
-    report = reproduce(submission, args.tasks, tolerance, args.device)
-    if args.out:
-        atomic_write_json(args.out, report)
-    print(json.dumps(report, indent=2) if args.json else format_check(report))
-    return 0 if report["matched"] else 1
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    from stages.compare import find_submission, load_submission
-    from stages.io_utils import atomic_write_json
-    from stages.reproduce import TOLERANCE, format_check
-    from stages.verify import verify
-
-    repo = args.repo.resolve()
-    submission = load_submission(args.submission or find_submission(
-        args.model, repo / "submissions", repo / "results", suite=args.suite))
-    tolerance = TOLERANCE if args.tolerance is None else args.tolerance
-    report = verify(submission, repo, args.tasks, args.remote, tolerance, not args.no_pull)
-    if args.out:
-        atomic_write_json(args.out, report)
-    print(json.dumps(report, indent=2) if args.json else format_check(report))
-    return 0 if report["matched"] else 1
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     from stages.validate import validate_files
 
@@ -248,11 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="geneb", description="GENEB: the genomic embedding benchmark")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("probe", help="run the linear-probe protocol on precomputed embeddings")
-    p.add_argument("embeddings", type=Path, help="NPZ with train_X, train_y, test_X, test_y")
-    p.add_argument("--out", type=Path, help="result JSON (keys full, 10shot, 1shot)")
-    p.set_defaults(func=cmd_probe)
-
     p = sub.add_parser("run", help="embed a suite with a registered model, probe, write a submission")
     p.add_argument("--model", required=True, help="model id from benchmark/model_registry.yaml")
     p.add_argument("--suite", default="lite", choices=sorted(default_spec().suites))
@@ -261,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", help='extractor setting overrides as JSON, e.g. \'{"batch_size": 8}\'')
     p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--no-noise-floor", action="store_true",
+                   help="skip the noise floor's refits (faster; the submission then records none)")
     add_engine_args(p)
     p.set_defaults(func=cmd_run)
 
@@ -311,8 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ranks)
 
     from stages.pipeline_cli import add_pipeline_commands  # embed, score, lockcheck, *-data
+    from stages.scoring_cli import add_scoring_commands  # probe, reproduce, verify
 
     add_pipeline_commands(sub, sorted(default_spec().suites))
+    add_scoring_commands(sub, spec)
 
     p = sub.add_parser("data-quality", help="duplicates, leakage, balance, lengths per task")
     p.add_argument("--suite", nargs="*", choices=sorted(spec.suites),
@@ -320,26 +279,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="regenerate and compare with the committed statistics and known issues")
     p.set_defaults(func=cmd_data_quality)
-
-    for name, what in (("reproduce", "re-embed and re-probe some tasks; compare with the submission"),
-                       ("verify", "dvc pull a submission's embeddings, re-probe, compare")):
-        p = sub.add_parser(name, help=what)
-        p.add_argument("model", help="registered model id")
-        p.add_argument("--suite", default="lite", choices=sorted(spec.suites))
-        p.add_argument("--tasks", nargs="*", help="task ids (default: all of the submission's)")
-        p.add_argument("--submission", type=Path, help="submission path (default: found by id)")
-        p.add_argument("--tolerance", type=float,
-                       help="largest allowed |difference| of a task mean (default 1e-3)")
-        p.add_argument("--out", type=Path, help="write the evidence report (JSON) here")
-        p.add_argument("--json", action="store_true")
-        if name == "reproduce":
-            p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
-            p.set_defaults(func=cmd_reproduce)
-        else:
-            p.add_argument("--repo", type=Path, default=Path("."), help="DVC repository root")
-            p.add_argument("--remote", help="DVC remote (default: the repository's default)")
-            p.add_argument("--no-pull", action="store_true", help="use embeddings already here")
-            p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("validate", help="check submission files; one line per problem")
     p.add_argument("files", nargs="+", type=Path, help="submission JSON files")

@@ -44,17 +44,18 @@ _REGISTRY = "benchmark/model_registry.yaml"
 STEP_CODE: dict[str, tuple[str, ...]] = {
     "manifest": (*_COMMON, *_DEFINITION, "stages/dvc_data.py"),  # the spec pins the dataset
     "embed": (*_COMMON, "stages/dvc_data.py", "stages/pipeline.py", "stages/embed.py",
-              "stages/embedding_files.py", "stages/extractors", "stages/engines", *_DEFINITION,
-              _REGISTRY),
+              "stages/embedding_files.py", "stages/extractors", "stages/engines",
+              "stages/machine.py", *_DEFINITION, _REGISTRY),
     "score": (*_COMMON, *_EXTRACTOR_CONTRACT, "stages/pipeline.py", "stages/embedding_files.py",
-              "stages/run.py", "stages/probe.py", "stages/aggregate.py", "stages/submission.py",
-              *_DEFINITION, _REGISTRY),
+              "stages/run.py", "stages/scoring.py", "stages/probe.py", "stages/metrics.py",
+              "stages/exact_probe.py", "stages/noise_floor.py", "stages/machine.py",
+              "stages/aggregate.py", "stages/submission.py", *_DEFINITION, _REGISTRY),
     "leaderboard": (*_COMMON, "stages/leaderboard.py", "stages/validate.py",
                     "stages/model_meta.py", "stages/aggregate.py", "stages/uncertainty.py",
                     *_DEFINITION, "benchmark/model_meta.json", "benchmark/schema"),
 }
 # Imported by every command but only parses arguments and dispatches: not part of any step.
-DISPATCH_ONLY = ("stages/cli.py",)
+DISPATCH_ONLY = ("stages/cli.py", "stages/scoring_cli.py")
 
 
 class CodeManifestError(ValueError):

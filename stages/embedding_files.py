@@ -100,6 +100,24 @@ def is_cached(path: Path, key: dict[str, Any]) -> bool:
     return "checksum" in meta and meta.get("key") == key  # no checksum: not ours, never trusted
 
 
+def latest_run_records(out_dir: Path) -> dict[str, dict[str, Any]]:
+    """The run log's last record of each task (empty when there is no log, e.g. after a pull)."""
+    path = run_log_path(out_dir)
+    records: dict[str, dict[str, Any]] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return records
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a killed run
+        if isinstance(record, dict) and "task_id" in record:
+            records[record["task_id"]] = record
+    return records
+
+
 def run_log_path(out_dir: Path) -> Path:
     """``embeddings/<suite>/<model>.run.jsonl``: timings of embedded tasks, beside (not in) the
     DVC-tracked directory, so that they never change its hash."""

@@ -8,6 +8,11 @@ where a row carries ``model, disp, params, official, zero_shot, submitted`` and 
 leaderboard says so in ``suite``/``subsample``/``notice``.
 Rows of both files also carry ``rank_<M>`` and ``rank_ci_<M>`` ([lo, hi] or null): the Macro
 rank and its 95% bootstrap rank interval (``stages.uncertainty``; method in ``rank_intervals``).
+A row whose submission recorded a machine noise floor (``run_settings.noise_floor``) also carries
+``noise_<M>`` ({macro, micro}: the same means taken over the per-task floors, which bound how far
+the aggregate can move) and, in ``leaderboard_tasks.json``, ``noise_task_<M>`` ({task id: floor});
+one with exact-probe numbers carries ``exact_<M>`` ({macro, micro}). Rows without them (the 40
+published ones) have no such keys.
 
 Policies:
 
@@ -51,6 +56,8 @@ class Entry:
     model_id: str
     meta: ModelMeta
     results: dict[str, Any]
+    noise: dict[str, Any] | None = None  # run_settings.noise_floor.results: regime -> task -> metric
+    exact: dict[str, Any] | None = None  # exact_results
 
 
 def load_entries(submissions_dir: Path, suite: Suite, spec: BenchmarkSpec,
@@ -65,9 +72,11 @@ def load_entries(submissions_dir: Path, suite: Suite, spec: BenchmarkSpec,
         raise SubmissionError(problems)
     entries = []
     for c in checked:
-        model_id = c.data["model_id"]  # type: ignore[index]
-        meta = model_meta.get(model_id) or ModelMeta.from_submission(model_id, c.data["meta"])  # type: ignore[index]
-        entries.append(Entry(model_id, meta, c.data["results"]))  # type: ignore[index]
+        data: dict[str, Any] = c.data or {}  # valid, so parsed
+        model_id = data["model_id"]
+        meta = model_meta.get(model_id) or ModelMeta.from_submission(model_id, data["meta"])
+        floor = ((data.get("run_settings") or {}).get("noise_floor") or {}).get("results")
+        entries.append(Entry(model_id, meta, data["results"], floor, data.get("exact_results")))
     return entries
 
 
@@ -90,6 +99,17 @@ def build_rows(entry: Entry, regime: str, spec: BenchmarkSpec, task_ids: Sequenc
         row.update(aggregates, **{"cat_" + metric: summary[metric]["categories"]})
         task_row.update(aggregates, **{"task_" + metric: {
             task_id: scores.get(task_id, {}).get(metric) for task_id in task_ids}})
+    for key, source in (("noise_", entry.noise), ("exact_", entry.exact)):
+        if source is not None:
+            extra_summary = summarize_regime(source.get(regime, {}), spec, task_ids)
+            for metric in METRICS:
+                aggregates = {part: extra_summary[metric][part] for part in ("macro", "micro")}
+                row[key + metric] = task_row[key + metric] = aggregates
+    if entry.noise is not None:
+        floors = entry.noise.get(regime, {})
+        for metric in METRICS:
+            task_row["noise_task_" + metric] = {task_id: floors.get(task_id, {}).get(metric)
+                                                for task_id in task_ids}
     if ranks is not None:  # rank_<M>, rank_ci_<M>: Macro rank and its 95% bootstrap interval
         extra = rank_fields(ranks, entry.model_id)
         row.update(extra)

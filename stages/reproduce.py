@@ -1,11 +1,14 @@
 """``geneb reproduce``: re-run a registered model on some tasks and compare with its submission.
 
 The re-run starts from the task CSVs: fresh embeddings (in a temporary directory, never the
-cache), with the extractor settings the submission recorded, then the published probe protocol.
-Every task-level mean (each regime, each metric) must be within ``TOLERANCE`` (absolute) of the
-submitted value; the data files must have the hashes the submission recorded. A match is the
-evidence behind a ``reproduced`` label (``--out`` writes it). :func:`compare_to_submission` is
-shared with ``geneb verify``, which re-probes pulled embeddings instead of re-embedding.
+cache), with the extractor settings the submission recorded, then both probes. The data files
+must have the hashes the submission recorded. The embeddings are compared first: with the
+checksum the submission recorded (``run_settings.embedding_sha256``), and, where the stored
+embeddings are at hand (``embeddings/<suite>/<model>/`` after ``dvc pull``, or ``--embeddings``),
+value by value within ``EMBEDDING_TOLERANCE``. Then the scores, by
+:func:`stages.score_check.compare_to_submission`: exact numbers identical when the embeddings
+are, protocol numbers within the machine noise floor. A match is the evidence behind a
+``reproduced`` label (``--out`` writes it).
 """
 
 from __future__ import annotations
@@ -15,13 +18,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stages.probe import RegimeResult
-from stages.spec import METRICS, BenchmarkSpec, default_spec
+import numpy as np
+
+from stages import paths
+from stages.embedding_files import TaskEmbeddings, read_embeddings
+from stages.score_check import TOLERANCE, compare_to_submission
+from stages.scoring import TaskScores, score_stored_task, suite_noise_floor
+from stages.spec import BenchmarkSpec, default_spec
 from stages.uncertainty import submission_task_ids
 
-# One test row of a 1,000-row split moves accuracy by 1e-3: below this, the predictions agree.
-# MTEB's results repository uses the same epsilon for re-run score changes.
-TOLERANCE = 1e-3
+# Largest |difference| of a re-embedded value from the stored one, relative to the largest
+# |value| of the task. fp32 on CPUs: measured up to 6e-7 across torch's CPU kernels
+# (docs/reproducibility.md); GPU kernels and half precision move more.
+EMBEDDING_TOLERANCE = 1e-4
 
 
 def choose_tasks(submission: Mapping, tasks: Sequence[str] | None, spec: BenchmarkSpec
@@ -48,83 +57,79 @@ def check_data_hashes(submission: Mapping, task_id: str, hashes: Mapping[str, st
             f"{recorded[split]}" for split in sorted(recorded) if hashes.get(split) != recorded[split]]
 
 
-def compare_to_submission(
-    submission: Mapping, fresh: Mapping[str, Mapping[str, RegimeResult]],
-    tolerance: float = TOLERANCE, problems: Sequence[str] = (), label: str = "reproduced",
-) -> dict[str, Any]:
-    """Per task, regime and metric: submitted vs recomputed mean and their difference.
+def recorded_checksum(submission: Mapping, task_id: str) -> str | None:
+    return ((submission.get("run_settings") or {}).get("embedding_sha256") or {}).get(task_id)
 
-    ``matched`` is true when every difference is within ``tolerance`` and there are no
-    ``problems`` (data or settings that differ from the submission's).
-    """
-    rows, worst = [], 0.0
-    for task_id, regimes in fresh.items():
-        for regime, result in regimes.items():
-            submitted = submission["results"].get(regime, {}).get(task_id)
-            if submitted is None:
-                raise ValueError(f"{submission['model_id']}: results.{regime}.{task_id} is missing")
-            for metric in METRICS:
-                diff = result.mean[metric] - submitted[metric]
-                worst = max(worst, abs(diff))
-                rows.append({"task": task_id, "regime": regime, "metric": metric,
-                             "submitted": submitted[metric], label: result.mean[metric],
-                             "diff": diff, "ok": abs(diff) <= tolerance})
-    return {
-        "model_id": submission["model_id"],
-        "suite": submission.get("suite", "full"),
-        "check": label,
-        "tolerance": tolerance,
-        "tasks": list(fresh),
-        "max_abs_diff": worst,
-        "problems": list(problems),
-        "matched": not problems and all(row["ok"] for row in rows),
-        "rows": rows,
-    }
+
+def embedding_difference(fresh: TaskEmbeddings, stored: TaskEmbeddings) -> dict[str, float]:
+    """Largest |difference| of the vectors, absolute and relative to the largest |value|."""
+    worst = scale = 0.0
+    for name in ("train_X", "test_X"):
+        a, b = getattr(fresh, name), getattr(stored, name)
+        if a.shape != b.shape:
+            return {"max_abs_diff": float("inf"), "relative": float("inf")}
+        worst = max(worst, float(np.max(np.abs(a.astype(np.float64) - b))))
+        scale = max(scale, float(np.max(np.abs(b))))
+    return {"max_abs_diff": worst, "relative": worst / scale if scale else worst}
+
+
+def compare_embeddings(submission: Mapping, task_id: str, fresh_path: Path, stored_dir: Path | None,
+                       tolerance: float) -> tuple[dict[str, Any], list[str]]:
+    """How the re-made embeddings of one task compare with the submitted ones, and problems."""
+    fresh = read_embeddings(fresh_path)
+    record: dict[str, Any] = {"checksum": fresh.meta["checksum"],
+                              "recorded_checksum": recorded_checksum(submission, task_id)}
+    record["identical"] = record["checksum"] == record["recorded_checksum"]
+    stored_path = None if stored_dir is None else Path(stored_dir) / f"{task_id}.npz"
+    if stored_path is not None and stored_path.is_file() and not record["identical"]:
+        record.update(embedding_difference(fresh, read_embeddings(stored_path)), stored=str(stored_path))
+        if record["relative"] > tolerance:
+            return record, [f"{task_id}: re-made embeddings differ from {stored_path} by "
+                            f"{record['relative']:.2e} (relative), above the tolerance {tolerance:g}"]
+    return record, []
 
 
 def reproduce(
     submission: Mapping, tasks: Sequence[str] | None = None, tolerance: float = TOLERANCE,
-    device: str | None = None, spec: BenchmarkSpec | None = None,
+    device: str | None = None, spec: BenchmarkSpec | None = None, stored_dir: Path | None = None,
+    embedding_tolerance: float = EMBEDDING_TOLERANCE,
 ) -> dict[str, Any]:
-    """Re-embed and re-probe ``tasks`` with the registered model; compare with ``submission``."""
+    """Re-embed and re-score ``tasks`` with the registered model; compare with ``submission``."""
     from stages.embed import embed_task
     from stages.extractors.registry import get_model_entry, load_extractor
-    from stages.probe import probe_task
     from stages.taskdata import load_task
 
     spec = spec or default_spec()
     suite = spec.suite(submission.get("suite", "full"))
     chosen = choose_tasks(submission, tasks, spec)
     entry = get_model_entry(submission["model_id"])
+    if stored_dir is None:
+        stored_dir = paths.REPO_ROOT / "embeddings" / suite.name / entry.model_id
     recorded = ((submission.get("run_settings") or {}).get("extractor") or {})
     extractor = load_extractor(entry, recorded.get("declared_settings"), device=device)
     problems = []
     if recorded.get("weights") not in (None, extractor.identity()):
         problems.append(f"weights {extractor.identity()} differ from the submission's "
                         f"{recorded['weights']}")
-    fresh: dict[str, dict[str, RegimeResult]] = {}
+    fresh: dict[str, TaskScores] = {}
+    embeddings: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="geneb-reproduce-") as scratch:
+        files = {task_id: Path(scratch) / f"{task_id}.npz" for task_id in chosen}
         for task_id in chosen:
             task = load_task(suite.data_dir, task_id)
             problems += check_data_hashes(submission, task_id, task.data_hashes, str(suite.data_dir))
-            emb, _ = embed_task(extractor, task, Path(scratch))
-            fresh[task_id] = probe_task(emb.train_X, emb.train_y, emb.test_X, emb.test_y,
-                                        spec.protocol, spec.regimes, where=task_id)
-    return compare_to_submission(submission, fresh, tolerance, problems, "reproduced")
-
-
-def format_check(report: Mapping[str, Any], metric: str = "MCC") -> str:
-    """Per task and regime, the submitted and recomputed ``metric`` (all metrics are checked)."""
-    label = report["check"]
-    rows = [r for r in report["rows"] if r["metric"] == metric]
-    width = max(len(r["task"]) for r in rows)
-    lines = [f"{report['model_id']} ({report['suite']}): {label} {len(report['tasks'])} task(s); "
-             f"tolerance {report['tolerance']:g} on every task mean (MCC, Acc, F1; all regimes)",
-             f"{'task':<{width}}  {'regime':>6}  {'submitted':>9}  {label:>10}  {'diff':>9}"]
-    for r in rows:
-        lines.append(f"{r['task']:<{width}}  {r['regime']:>6}  {r['submitted']:9.4f}  "
-                     f"{r[label]:10.4f}  {r['diff']:+9.2e}{'' if r['ok'] else '  <- over'}")
-    lines += [f"problem: {p}" for p in report["problems"]]
-    verdict = "MATCH" if report["matched"] else "NO MATCH"
-    lines.append(f"{verdict}: largest |diff| {report['max_abs_diff']:.2e} over all metrics")
-    return "\n".join(lines)
+            embed_task(extractor, task, Path(scratch))
+            embeddings[task_id], found = compare_embeddings(submission, task_id, files[task_id],
+                                                            stored_dir, embedding_tolerance)
+            problems += found
+            fresh[task_id] = score_stored_task(files[task_id], spec, perturbations=0)
+        report = compare_to_submission(
+            submission, {t: s.protocol for t, s in fresh.items()},
+            {t: s.exact for t, s in fresh.items()},
+            same_embeddings={t: e["identical"] for t, e in embeddings.items()},
+            local_floor=lambda ids: suite_noise_floor({t: files[t] for t in ids},
+                                                      {t: fresh[t] for t in ids}, spec),
+            tolerance=tolerance, problems=problems, label="reproduced")
+    report["embeddings"] = embeddings
+    report["embedding_tolerance"] = embedding_tolerance
+    return report

@@ -1,4 +1,4 @@
-"""``geneb run``: embed a suite with one model, probe every task, write the submission."""
+"""``geneb run``: embed a suite with one model, score every task, write the submission."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 
 from stages import paths
 from stages.aggregate import summarize
-from stages.embedding_files import read_embeddings, run_log_path
+from stages.embedding_files import latest_run_records, run_log_path
 from stages.engines import EngineConfig, embed_suite_with_engine
 from stages.extractors.registry import get_model_entry
-from stages.probe import RegimeResult, probe_task
-from stages.spec import BenchmarkSpec, Suite, default_spec
+from stages.machine import probe_machine
+from stages.scoring import score_suite
+from stages.spec import BenchmarkSpec, default_spec
 from stages.submission import build_submission, write_submission
 
 
@@ -33,38 +34,6 @@ def default_paths(suite: str, model_id: str) -> RunPaths:
     )
 
 
-def probe_stored_task(path: Path, spec: BenchmarkSpec) -> tuple[dict[str, RegimeResult], dict]:
-    """Run the protocol on one task's stored embeddings; returns its results and embed metadata."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no embeddings for task {path.stem!r}; run the embed step")
-    emb = read_embeddings(path)
-    results = probe_task(emb.train_X, emb.train_y, emb.test_X, emb.test_y, spec.protocol,
-                         spec.regimes, where=str(path))
-    return results, emb.meta
-
-
-def probe_suite(emb_dir: Path, suite: Suite, spec: BenchmarkSpec, progress: bool = True,
-                n_jobs: int = 1) -> tuple[dict[str, dict[str, RegimeResult]], dict[str, dict[str, str]], dict]:
-    """Probe every task's stored embeddings (``n_jobs`` processes over tasks).
-
-    Returns results, data hashes and embed metadata, keyed by task id in suite order.
-    """
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
-
-    task_paths = [Path(emb_dir) / f"{task_id}.npz" for task_id in suite.task_ids]
-    jobs = (delayed(probe_stored_task)(path, spec) for path in task_paths)
-    outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    results, hashes, meta = {}, {}, {}
-    bar = tqdm(zip(suite.task_ids, outputs, strict=True), total=len(task_paths), desc="probe", unit="task",
-               disable=not progress)
-    for task_id, (task_results, task_meta) in bar:
-        results[task_id] = task_results
-        hashes[task_id] = task_meta["key"]["data_md5"]
-        meta[task_id] = task_meta
-    return results, hashes, meta
-
-
 def metrics_summary(submission: dict[str, Any], spec: BenchmarkSpec) -> dict[str, Any]:
     """The small per-model metrics file DVC tracks: macro/micro/per-category per regime and metric."""
     tasks = submission["run_settings"]["suite"]["tasks"]
@@ -72,10 +41,20 @@ def metrics_summary(submission: dict[str, Any], spec: BenchmarkSpec) -> dict[str
             **summarize(submission["results"], spec, tasks)}
 
 
+def embedding_machine(emb_dir: Path, task_ids: tuple[str, ...]) -> dict[str, list[str]]:
+    """Devices and torch CPU capabilities the run log says embedded these tasks (empty lists
+    when unknown, e.g. after a ``dvc pull``, or for extractors that do not use torch)."""
+    records = latest_run_records(emb_dir)
+    runtimes = [(records.get(task_id) or {}).get("runtime") or {} for task_id in task_ids]
+    return {key: sorted({str(r[key]) for r in runtimes if r.get(key) is not None})
+            for key in ("device", "torch_cpu_capability")}
+
+
 def write_probe_outputs(model_id: str, suite_name: str, emb_dir: Path, out: RunPaths,
                         overrides: dict[str, Any] | None = None, progress: bool = True,
-                        declared_settings: dict[str, Any] | None = None) -> dict:
-    """Probe stored embeddings and write the submission and metrics files.
+                        declared_settings: dict[str, Any] | None = None,
+                        with_noise_floor: bool = True) -> dict:
+    """Score stored embeddings (both probes, noise floor) and write submission and metrics.
 
     ``declared_settings`` (as recorded by ``geneb embed``) takes precedence over ``overrides``.
     """
@@ -85,7 +64,8 @@ def write_probe_outputs(model_id: str, suite_name: str, emb_dir: Path, out: RunP
     spec = default_spec()
     suite = spec.suite(suite_name)
     entry = get_model_entry(model_id)
-    results, hashes, meta = probe_suite(emb_dir, suite, spec, progress)
+    scores = score_suite(emb_dir, suite.task_ids, spec, with_noise_floor, progress)
+    meta = {task_id: task.meta for task_id, task in scores.tasks.items()}
     first = meta[suite.task_ids[0]]["key"]
     extractor = {
         "family": entry.extractor,
@@ -97,7 +77,11 @@ def write_probe_outputs(model_id: str, suite_name: str, emb_dir: Path, out: RunP
         "published_run": entry.published_run,
         "report": {task_id: m.get("report", {}) for task_id, m in meta.items() if m.get("report")},
     }
-    submission = build_submission(entry, suite, spec, results, extractor=extractor, data_hashes=hashes)
+    machine = {"probe": probe_machine(), "embedding": embedding_machine(emb_dir, suite.task_ids)}
+    submission = build_submission(
+        entry, suite, spec, scores.protocol(), extractor=extractor,
+        data_hashes=scores.data_hashes(), exact=scores.exact(), noise=scores.noise,
+        machine=machine, fit_dtype=scores.fit_dtype(), embedding_sha256=scores.checksums())
     write_submission(out.submission, submission)
     atomic_write_json(out.metrics, metrics_summary(submission, spec))
     return submission
@@ -105,13 +89,15 @@ def write_probe_outputs(model_id: str, suite_name: str, emb_dir: Path, out: RunP
 
 def run_model(model_id: str, suite_name: str = "lite", out: RunPaths | None = None,
               overrides: dict[str, Any] | None = None, device: str | None = None,
-              progress: bool = True, engine: EngineConfig | None = None) -> dict:
-    """Embed (with the per-task cache; local or Ray engine) and probe; returns the submission."""
+              progress: bool = True, engine: EngineConfig | None = None,
+              with_noise_floor: bool = True) -> dict:
+    """Embed (with the per-task cache; local or Ray engine) and score; returns the submission."""
     out = out or default_paths(suite_name, model_id)
     suite = default_spec().suite(suite_name)
     embed_suite_with_engine(model_id, suite, out.embeddings, overrides, device, engine, progress,
                             run_log=run_log_path(out.embeddings))
-    return write_probe_outputs(model_id, suite_name, out.embeddings, out, overrides, progress)
+    return write_probe_outputs(model_id, suite_name, out.embeddings, out, overrides, progress,
+                               with_noise_floor=with_noise_floor)
 
 
 def format_summary(submission: dict, spec: BenchmarkSpec, metric: str = "MCC") -> str:

@@ -3,9 +3,11 @@
 One :class:`Problem` per defect, each naming the file, the field (a ``/``-separated path into the
 JSON) and what is wrong, so a contributor can fix a pull request without reading this code. The
 structure comes from ``benchmark/schema/submission.schema.json`` (the published v1.0 keys plus the
-optional ``suite`` and ``run_settings``); the rules a schema cannot express live here: the suite's
-exact task set, file name and model id safety, provenance claims against ``model_meta.json``,
-and non-finite numbers, which Python's JSON reader would otherwise accept silently.
+optional ``suite``, ``exact_results`` and ``run_settings``); the rules a schema cannot express
+live here: the suite's exact task set (for both probes' numbers), per-seed values that average to
+the reported means, a noise floor for every task, file name and model id safety, provenance
+claims against ``model_meta.json``, and non-finite numbers, which Python's JSON reader would
+otherwise accept silently.
 """
 
 from __future__ import annotations
@@ -197,7 +199,8 @@ def check_submission(
     if isinstance(claimed, str):
         problems.extend(_suite_problems(data, name, claimed, expected.name, spec))
         if claimed in spec.suites:
-            problems.extend(_coverage_problems(data, name, spec, spec.suite(claimed).task_ids))
+            for key in ("results", "exact_results"):
+                problems.extend(_coverage_problems(data, name, spec, spec.suite(claimed).task_ids, key))
 
     meta = data.get("meta")
     if isinstance(meta, dict) and isinstance(model_id, str):
@@ -241,18 +244,19 @@ def _suite_problems(data: dict, name: str, claimed: str, expected: str, spec: Be
     return found
 
 
-def _coverage_problems(data: dict, name: str, spec: BenchmarkSpec, task_ids: Sequence[str]
-                       ) -> list[Problem]:
-    """Missing or extra regimes and tasks against the claimed suite (one line per regime)."""
-    results = data.get("results")
+def _coverage_problems(data: dict, name: str, spec: BenchmarkSpec, task_ids: Sequence[str],
+                       key: str = "results") -> list[Problem]:
+    """Missing or extra regimes and tasks of ``results`` (or ``exact_results``, when present)
+    against the claimed suite (one line per regime)."""
+    results = data.get(key)
     if not isinstance(results, dict):
         return []
     found = []
     missing_regimes = [r for r in spec.regimes if r not in results]
     if missing_regimes:
-        found.append(Problem(name, "results", f"missing regime(s): {', '.join(missing_regimes)}"))
+        found.append(Problem(name, key, f"missing regime(s): {', '.join(missing_regimes)}"))
     for regime in sorted(set(results) - set(spec.regimes)):
-        found.append(Problem(name, f"results/{regime}",
+        found.append(Problem(name, f"{key}/{regime}",
                              f"unknown regime; expected {', '.join(spec.regimes)}"))
     wanted, known = set(task_ids), set(spec.task_ids)
     for regime in (r for r in spec.regimes if isinstance(results.get(r), dict)):
@@ -260,11 +264,11 @@ def _coverage_problems(data: dict, name: str, spec: BenchmarkSpec, task_ids: Seq
         missing = [t for t in task_ids if t not in present]
         if missing:
             more = f" (and {len(missing) - _SHOWN} more)" if len(missing) > _SHOWN else ""
-            found.append(Problem(name, f"results/{regime}", f"missing {len(missing)} of "
+            found.append(Problem(name, f"{key}/{regime}", f"missing {len(missing)} of "
                                  f"{len(task_ids)} tasks: {', '.join(missing[:_SHOWN])}{more}"))
         for task_id in sorted(present - wanted):
             why = "not a task of this suite" if task_id in known else "unknown task id"
-            found.append(Problem(name, f"results/{regime}/{task_id}", why))
+            found.append(Problem(name, f"{key}/{regime}/{task_id}", why))
     return found
 
 
@@ -282,21 +286,31 @@ def _run_settings_problems(data: dict, name: str, spec: BenchmarkSpec) -> list[P
             found.append(Problem(name, f"run_settings/dataset/{key}",
                                  f"{dataset.get(key)!r} is not the pinned {value!r}"))
     seeds = list(spec.protocol.seeds)
-    results = data.get("results") or {}
-    for regime, tasks in (settings.get("per_seed") or {}).items():
-        for task_id, record in tasks.items():
-            where = f"run_settings/per_seed/{regime}/{task_id}"
-            if record.get("seeds") != seeds:
-                found.append(Problem(name, f"{where}/seeds",
-                                     f"{record.get('seeds')} are not the protocol seeds {seeds}"))
-            reported = (results.get(regime) or {}).get(task_id) or {}
-            for metric in METRICS:
-                values = record.get(metric) or []
-                if metric in reported and (not values or abs(
-                        sum(values) / len(values) - reported[metric]) > _PER_SEED_TOLERANCE):
-                    found.append(Problem(name, f"{where}/{metric}",
-                                         f"per-seed values do not average to the reported "
-                                         f"{reported[metric]}"))
+    for seed_key, key in (("per_seed", "results"), ("exact_per_seed", "exact_results")):
+        if seed_key in settings and key not in data:
+            found.append(Problem(name, f"run_settings/{seed_key}", f"present, but {key} is missing"))
+        results = data.get(key) or {}
+        for regime, tasks in (settings.get(seed_key) or {}).items():
+            for task_id, record in tasks.items():
+                where = f"run_settings/{seed_key}/{regime}/{task_id}"
+                if record.get("seeds") != seeds:
+                    found.append(Problem(name, f"{where}/seeds",
+                                         f"{record.get('seeds')} are not the protocol seeds {seeds}"))
+                reported = (results.get(regime) or {}).get(task_id) or {}
+                for metric in METRICS:
+                    values = record.get(metric) or []
+                    if metric in reported and (not values or abs(
+                            sum(values) / len(values) - reported[metric]) > _PER_SEED_TOLERANCE):
+                        found.append(Problem(name, f"{where}/{metric}",
+                                             f"per-seed values do not average to the reported "
+                                             f"{reported[metric]}"))
+    floor = (settings.get("noise_floor") or {}).get("results") or {}
+    for regime, tasks in (data.get("results") or {}).items():
+        missing = sorted(set(tasks) - set(floor.get(regime) or {})) if floor else []
+        if missing:
+            found.append(Problem(name, f"run_settings/noise_floor/results/{regime}",
+                                 f"no noise floor for {len(missing)} task(s): "
+                                 f"{', '.join(missing[:_SHOWN])}"))
     return found
 
 

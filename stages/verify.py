@@ -6,8 +6,9 @@ A contributor pushes ``embeddings/<suite>/<model>/`` (the ``embed@<model>`` outp
 1. ``dvc pull`` the chosen task files (DVC checks every file against the hash in ``dvc.lock``);
 2. read each file (:func:`stages.embedding_files.read_embeddings` checks its internal checksum) and check
    that it was made from the data (``data_md5``) and by the model the submission names;
-3. run the published probe and compare every task mean with the submission
-   (:func:`stages.reproduce.compare_to_submission`, same tolerance as ``geneb reproduce``).
+3. run both probes and compare with the submission
+   (:func:`stages.score_check.compare_to_submission`): exact numbers bit for bit, protocol
+   numbers within the machine noise floor (the recorded one, plus this machine's where needed).
 
 A match is the evidence behind a ``verified`` label: the submitted numbers follow from the pushed
 embeddings. (Whether the embeddings follow from the model is what ``geneb reproduce`` checks.)
@@ -23,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from stages import paths
-from stages.reproduce import TOLERANCE, check_data_hashes, choose_tasks, compare_to_submission
+from stages.reproduce import check_data_hashes, choose_tasks, recorded_checksum
+from stages.score_check import TOLERANCE, compare_to_submission
+from stages.scoring import score_stored_task, suite_noise_floor
 from stages.spec import BenchmarkSpec, default_spec
 
 
@@ -62,27 +65,34 @@ def verify(
     remote: str | None = None, tolerance: float = TOLERANCE, do_pull: bool = True,
     spec: BenchmarkSpec | None = None, env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Pull (unless ``do_pull`` is false), re-probe and compare; returns the check report."""
-    from stages.run import probe_stored_task
-
+    """Pull (unless ``do_pull`` is false), re-score and compare; returns the check report."""
     spec = spec or default_spec()
     model_id, suite = submission["model_id"], submission.get("suite", "full")
     chosen = choose_tasks(submission, tasks, spec)
     directory = embeddings_dir(repo, suite, model_id)
-    files = [directory / f"{task_id}.npz" for task_id in chosen]
+    files = {task_id: directory / f"{task_id}.npz" for task_id in chosen}
     if do_pull:
         everything = set(chosen) == set(choose_tasks(submission, None, spec))
-        pull(Path(repo), [directory] if everything else files, remote, env)
+        pull(Path(repo), [directory] if everything else list(files.values()), remote, env)
     problems, fresh = [], {}
-    for task_id, path in zip(chosen, files, strict=True):
+    for task_id, path in files.items():
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no embeddings for task {task_id!r} after the pull; "
                                     f"was {directory.relative_to(repo)} pushed to the remote?")
-        results, meta = probe_stored_task(path, spec)
-        key = meta.get("key") or {}
+        scores = score_stored_task(path, spec, perturbations=0)
+        key = scores.meta.get("key") or {}
         if key.get("model_id") != model_id:
             problems.append(f"{task_id}: {path.name} was made by {key.get('model_id')!r}, "
                             f"not {model_id!r}")
         problems += check_data_hashes(submission, task_id, key.get("data_md5") or {}, str(path))
-        fresh[task_id] = results
-    return compare_to_submission(submission, fresh, tolerance, problems, "verified")
+        recorded = recorded_checksum(submission, task_id)
+        if recorded is not None and scores.meta.get("checksum") != recorded:
+            problems.append(f"{task_id}: {path.name} holds other embeddings than the submission "
+                            f"was made from (checksum {scores.meta.get('checksum')}, "
+                            f"recorded {recorded})")
+        fresh[task_id] = scores
+    return compare_to_submission(
+        submission, {t: s.protocol for t, s in fresh.items()}, {t: s.exact for t, s in fresh.items()},
+        local_floor=lambda ids: suite_noise_floor({t: files[t] for t in ids},
+                                                  {t: fresh[t] for t in ids}, spec),
+        tolerance=tolerance, problems=problems, label="verified")

@@ -73,11 +73,14 @@ def hand_scores(spec: BenchmarkSpec):
 
 @pytest.fixture(scope="session")
 def writer_submission(spec: BenchmarkSpec):
-    """Factory: a submission exactly as ``geneb run`` writes it (run settings included) for a
-    suite, with made-up but consistent per-seed scores for the k-mer baseline."""
+    """Factory: a submission exactly as ``geneb run`` writes it (run settings, exact numbers and
+    noise floor included) for a suite, with made-up but consistent per-seed scores for the k-mer
+    baseline."""
     import numpy as np
 
+    from stages.exact_probe import ExactRegimeResult
     from stages.extractors.registry import get_model_entry
+    from stages.noise_floor import NoiseFloor
     from stages.probe import RegimeResult
     from stages.submission import build_submission
 
@@ -85,16 +88,26 @@ def writer_submission(spec: BenchmarkSpec):
         suite = spec.suite(suite_name)
         rng = np.random.default_rng(0)
         results: dict = {}
+        exact: dict = {}
+        floor: dict = {regime: {} for regime in spec.regimes}
+        n = len(spec.protocol.seeds)
         for task_id in suite.task_ids:
-            results[task_id] = {}
+            results[task_id], exact[task_id] = {}, {}
             for regime in spec.regimes:
-                acc = rng.uniform(0.5, 0.9, size=len(spec.protocol.seeds)).tolist()
+                acc = rng.uniform(0.5, 0.9, size=n).tolist()
+                per_seed = {"MCC": [2 * a - 1 for a in acc], "Acc": acc, "F1": acc}
                 results[task_id][regime] = RegimeResult(
-                    per_seed={"MCC": [2 * a - 1 for a in acc], "Acc": acc, "F1": acc},
-                    seeds=list(spec.protocol.seeds), converged=[True] * len(acc))
+                    per_seed=per_seed, seeds=list(spec.protocol.seeds), converged=[True] * n,
+                    n_iter=[12] * n)
+                exact[task_id][regime] = ExactRegimeResult(
+                    per_seed={m: [v + 0.01 for v in values] for m, values in per_seed.items()},
+                    seeds=list(spec.protocol.seeds), converged=[True] * n, n_iter=[6] * n,
+                    grad_max=[1e-16] * n, ties=[0] * n, min_margin=[1e-4] * n)
+                floor[regime][task_id] = {m: float(rng.uniform(0, 0.004)) for m in per_seed}
         hashes = {t: {"train": "0" * 32, "test": "f" * 32} for t in suite.task_ids}
         return build_submission(get_model_entry("kmer-4"), suite, spec, results,
                                 extractor={"family": "kmer", "settings": {"options": {"k": 4}}},
-                                data_hashes=hashes)
+                                data_hashes=hashes, exact=exact,
+                                noise=NoiseFloor(["perturbation 1"], floor))
 
     return make

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import hand_macro
 
 from stages import paths
 from stages.cli import main
@@ -106,6 +107,12 @@ def test_default_order_is_full_regime_macro_mcc(built, published, hand_scores):
     assert built[0]["default_sort"] == {"regime": "full", "column": "macro_MCC"}
 
 
+def test_published_rows_carry_no_noise_or_exact_fields(built):
+    """The 41 published results predate both: their rows keep exactly the published layout."""
+    for rows in built[0]["data"].values():
+        assert not any(key.startswith(("noise_", "exact_")) for row in rows for key in row)
+
+
 def test_official_board_is_labelled_full(built):
     board, tasks = built
     for payload in (board, tasks):
@@ -186,6 +193,15 @@ def test_lite_board_is_labelled_and_accepts_only_lite(tmp_path, spec, capsys, wr
     assert [c["name"] for c in board["categories"]] == ["Promoters", "Mouse Enh.", "TF Binding"]
     assert [t["id"] for t in tasks["tasks"]] == [t for t in spec.task_ids if t in spec.suite("lite").task_ids]
     assert board["data"]["full"][0]["macro_MCC"] is not None
+
+    submission = writer_submission("lite")
+    for regime in spec.regimes:  # the noise floor's Macro: the same means over per-task floors
+        row, task_row = board["data"][regime][0], tasks["data"][regime][0]
+        floors = {t: f["MCC"] for t, f in submission["run_settings"]["noise_floor"]["results"][regime].items()}
+        assert row["noise_MCC"]["macro"] == pytest.approx(hand_macro(floors, spec), abs=1e-15)
+        assert task_row["noise_task_MCC"] == floors
+        exact = {t: v["MCC"] for t, v in submission["exact_results"][regime].items()}
+        assert row["exact_MCC"]["macro"] == pytest.approx(hand_macro(exact, spec), abs=1e-15)
 
     shutil.copyfile(paths.SUBMISSIONS_DIR / "GROVER.json", folder / "GROVER.json")
     with pytest.raises(SubmissionError, match="GROVER.json: suite: file claims suite 'full' but this is "

@@ -201,3 +201,38 @@ def test_a_lite_board_is_labelled_on_the_page(browser, tmp_path, writer_submissi
         assert page.text_content("#tab-tasks") == "13 tasks"
         assert shown_models(page) == ["kmer-4"]
         page.close()
+
+
+@pytest.mark.browser
+def test_the_noise_floor_is_shown_where_a_result_has_one(browser, tmp_path, writer_submission):
+    """A row that recorded a machine noise floor shows it beside Macro, Micro and each task, with
+    what it means in the cell's title; published rows (no floor) show the bare number."""
+    subs = tmp_path / "lite-subs"
+    subs.mkdir()
+    submission = writer_submission("lite")
+    (subs / "kmer-4.json").write_text(json.dumps(submission))
+    site = tmp_path / "site"
+    build_leaderboard(subs, site, suite="lite")
+    board = json.loads((site / "leaderboard.json").read_text())
+    noise = board["data"]["full"][0]["noise_MCC"]["macro"]
+    shutil.copyfile(paths.LEADERBOARD_DIR / "index.html", site / "index.html")
+    with serve(site) as url:
+        errors: list[str] = []
+        page = open_page(browser, url, errors)
+        macro = page.text_content('#board tbody td[data-key="macro"] .noise')
+        assert macro == (f"±{noise:.3f}" if noise >= 0.001 else "±<0.001")
+        title = page.get_attribute('#board tbody td[data-key="macro"]', "title")
+        assert "machine noise floor" in title and str(noise) in title
+        page.click("#tab-tasks")
+        page.wait_for_selector('#board thead th[data-key^="task:"]')
+        floors = submission["run_settings"]["noise_floor"]["results"]["full"]
+        first = page.eval_on_selector('#board thead th[data-key^="task:"]', "th => th.dataset.key")
+        floor = floors[first[len("task:"):]]["MCC"]
+        cell = page.text_content(f'#board tbody td[data-key="{first}"] .noise')
+        assert cell == (f"±{floor:.3f}" if floor >= 0.001 else "±<0.001")
+        assert errors == []
+        page.close()
+    with serve(paths.LEADERBOARD_DIR) as url:
+        page = open_page(browser, url)
+        assert page.query_selector("#board tbody .noise") is None
+        page.close()

@@ -268,6 +268,23 @@ def test_run_settings_must_describe_the_result(tmp_path, capsys, spec, writer_su
     ]
 
 
+def test_exact_numbers_and_noise_floor_must_describe_the_result(tmp_path, capsys, spec,
+                                                                writer_submission):
+    data = writer_submission("lite")
+    first, second = spec.suite("lite").task_ids[:2]
+    data["exact_results"]["10shot"][first]["MCC"] -= 0.01
+    del data["exact_results"]["1shot"][second]
+    del data["run_settings"]["noise_floor"]["results"]["full"][second]
+    rc, lines = run_validate(capsys, "--suite", "lite", str(write(tmp_path, data)))
+    assert rc == 1
+    assert [line.split(": ", 2)[1:] for line in lines] == [
+        ["exact_results/1shot", f"missing 1 of 13 tasks: {second}"],
+        [f"run_settings/exact_per_seed/10shot/{first}/MCC",
+         f"per-seed values do not average to the reported {data['exact_results']['10shot'][first]['MCC']}"],
+        ["run_settings/noise_floor/results/full", f"no noise floor for 1 task(s): {second}"],
+    ]
+
+
 def test_validate_files_returns_parsed_data_for_callers(published):
     checked = validate_files([paths.SUBMISSIONS_DIR / "GROVER.json"])
     assert checked[0].problems == [] and checked[0].data == published["GROVER"]

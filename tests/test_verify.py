@@ -105,8 +105,9 @@ def test_verify_pulls_and_matches(pushed_clone):
     submission = json.loads((pushed_clone / "results/lite/submissions/kmer-4.json").read_text())
     report = verify(submission, pushed_clone, TASKS[:1], env=CREDENTIALS)
     assert sorted(p.name for p in directory.glob("*.npz")) == [f"{TASKS[0]}.npz"]  # granular
-    assert report["matched"] and report["max_abs_diff"] == 0.0 and report["problems"] == []
-    assert report["check"] == "verified" and len(report["rows"]) == 9
+    assert report["matched"] and report["problems"] == []
+    assert report["max_abs_diff"]["exact"] == 0.0  # the same embeddings: identical exact numbers
+    assert report["check"] == "verified" and len(report["rows"]) == 2 * 9  # protocol and exact
 
 
 def test_verify_catches_a_score_the_embeddings_do_not_give(pushed_clone):
@@ -114,9 +115,22 @@ def test_verify_catches_a_score_the_embeddings_do_not_give(pushed_clone):
     submission["results"]["1shot"][TASKS[1]]["Acc"] -= 0.05
     report = verify(submission, pushed_clone, TASKS, env=CREDENTIALS)
     assert not report["matched"]
-    bad = [(r["task"], r["regime"], r["metric"]) for r in report["rows"] if not r["ok"]]
-    assert bad == [(TASKS[1], "1shot", "Acc")]
+    bad = [(r["probe"], r["task"], r["regime"], r["metric"]) for r in report["rows"] if not r["ok"]]
+    assert bad == [("protocol", TASKS[1], "1shot", "Acc")]
     assert next(r["diff"] for r in report["rows"] if not r["ok"]) == pytest.approx(0.05)
+
+
+def test_verify_catches_a_hair_on_an_exact_number_and_other_embeddings(pushed_clone):
+    """Exact numbers allow no difference at all, on any machine; pulled embeddings must be the
+    very ones the submission was scored from."""
+    submission = json.loads((pushed_clone / "results/lite/submissions/kmer-4.json").read_text())
+    submission["exact_results"]["full"][TASKS[0]]["MCC"] += 1e-9
+    submission["run_settings"]["embedding_sha256"][TASKS[1]] = "0" * 64
+    report = verify(submission, pushed_clone, TASKS, env=CREDENTIALS)
+    assert not report["matched"]
+    bad = [(r["probe"], r["task"], r["regime"], r["metric"]) for r in report["rows"] if not r["ok"]]
+    assert bad == [("exact", TASKS[0], "full", "MCC")]
+    assert len(report["problems"]) == 1 and "other embeddings" in report["problems"][0]
 
 
 def test_missing_embeddings_and_failed_pull_are_explained(pushed_clone):

@@ -31,6 +31,7 @@ import numpy as np
 
 from stages.extractors import batching
 from stages.extractors.base import ExtractorSettings, reverse_complement
+from stages.machine import torch_cpu_capability
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +222,8 @@ class HFExtractor:
         """Counters summed since load (numbers; the embed stage diffs them) and the runtime used."""
         report: dict[str, Any] = dict(self._report, seconds=round(self._report["seconds"], 3))
         report["runtime"] = {"device": self.device, "batch_size": self._batch_size,
-                             "batch_tokens": self._batch_tokens, "shard_unit": self.shard_unit}
+                             "batch_tokens": self._batch_tokens, "shard_unit": self.shard_unit,
+                             "torch_cpu_capability": torch_cpu_capability()}
         return report
 
     @property
