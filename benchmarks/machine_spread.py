@@ -94,7 +94,7 @@ def worker(files: list[str]) -> None:
 def in_process(files: list[Path]) -> dict:
     """Perturbation floor and float64 refit of the protocol, under the default configuration."""
     from stages.embedding_files import read_embeddings
-    from stages.noise_floor import PERTURBATIONS, perturbed_means
+    from stages.noise_floor import FALLBACK_PERTURBATIONS, PERTURBATIONS, perturbed_means
     from stages.probe import probe_task
 
     spec = default_spec()
@@ -103,13 +103,13 @@ def in_process(files: list[Path]) -> dict:
         e = read_embeddings(path)
         arrays = (e.train_X, e.train_y, e.test_X, e.test_y)
         base = {r: x.mean for r, x in probe_task(*arrays, spec.protocol, spec.regimes).items()}
-        refits = perturbed_means(*arrays, spec.protocol, spec.regimes, PERTURBATIONS)
+        refits = perturbed_means(*arrays, spec.protocol, spec.regimes, FALLBACK_PERTURBATIONS)
         as64 = probe_task(e.train_X.astype(np.float64), e.train_y, e.test_X.astype(np.float64),
                           e.test_y, spec.protocol, spec.regimes)
-        out[path.stem] = {"protocol": base,
-                          "perturbation_floor": {r: {m: max(abs(p[r][m] - v) for p in refits)
-                                                     for m, v in base[r].items()} for r in base},
-                          "float64": {r: x.mean for r, x in as64.items()}}
+        out[path.stem] = {"protocol": base, "float64": {r: x.mean for r, x in as64.items()}, **{
+            f"perturbation_floor_{count}": {r: {m: max(abs(p[r][m] - v) for p in refits[:count])
+                                                for m, v in base[r].items()} for r in base}
+            for count in (PERTURBATIONS, FALLBACK_PERTURBATIONS)}}
     return out
 
 
@@ -118,19 +118,23 @@ def summarise(configs: dict, local: dict) -> dict:
     first = configs[names[0]]
     rows, identical_exact = [], 0
     for task_id in first:
-        same = all(configs[n][task_id]["exact"] == first[task_id]["exact"] for n in names)
+        same = all({r: (x["per_seed"], x["ties"]) for r, x in configs[n][task_id]["exact"].items()}
+                   == {r: (x["per_seed"], x["ties"]) for r, x in first[task_id]["exact"].items()}
+                   for n in names)  # scores and ties; certificates are per-machine facts
         identical_exact += same
         for regime in ("full", "10shot", "1shot"):
             protocol = [configs[n][task_id]["protocol"][regime]["mean"]["MCC"] for n in names]
             base = local[task_id]["protocol"][regime]["MCC"]
-            floor = local[task_id]["perturbation_floor"][regime]["MCC"]
+            floors = {count: local[task_id][f"perturbation_floor_{count}"][regime]["MCC"]
+                      for count in (4, 8)}
             kernel_dev = max(abs(v - base) for v in protocol)
             exact = first[task_id]["exact"][regime]
             rows.append({
                 "task": task_id, "regime": regime,
                 "kernel_range_mcc": max(protocol) - min(protocol),
                 "kernel_max_dev_mcc": kernel_dev,
-                "perturbation_floor_mcc": floor, "bounded": kernel_dev <= floor,
+                **{f"perturbation_floor_{c}_mcc": f for c, f in floors.items()},
+                **{f"bounded_by_{c}": kernel_dev <= f + 1e-12 for c, f in floors.items()},
                 "per_seed_identical": all(configs[n][task_id]["protocol"][regime]["per_seed"]
                                           == first[task_id]["protocol"][regime]["per_seed"]
                                           for n in names),
@@ -139,7 +143,8 @@ def summarise(configs: dict, local: dict) -> dict:
                 "exact_ties": sum(exact["ties"]), "exact_min_margin": min(exact["min_margin"]),
                 "exact_max_grad": max(exact["grad_max"])})
     return {"configs": names, "exact_tasks_identical": identical_exact, "tasks": len(first),
-            "protocol_cells_bounded_by_perturbations": sum(r["bounded"] for r in rows),
+            **{f"protocol_cells_bounded_by_{c}_perturbations": sum(r[f"bounded_by_{c}"] for r in rows)
+               for c in (4, 8)},
             "cells": len(rows), "rows": rows}
 
 

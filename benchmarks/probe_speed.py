@@ -5,7 +5,9 @@ Usage: python benchmarks/probe_speed.py [--source ../shared/data/gue] [--k 5 6] 
 
 Embeds the 13 real GUE tasks at full size with k-mer frequencies (float32, as extractors produce:
 k=5 gives 1,024 dims, k=6 4,096), then per task, in one process, in turn and ``--repeats``
-times (medians of wall-clock and of process CPU seconds: this VM's wall clock is noisy):
+times: medians of wall-clock and of process CPU seconds, and the median of the ratios taken
+within each round (published, protocol and exact run back to back), which holds when the shared
+VM's speed drifts:
 
 * published: ``stages.probe_reference`` (five fits per regime, the published way);
 * protocol: ``stages.probe.probe_task`` (GENEB's probe of the same protocol);
@@ -110,10 +112,11 @@ def bench_task(task_id: str, data: tuple, spec, repeats: int) -> dict:
         "task": task_id, "train": len(data[1]), "test": len(data[3]),
         "seconds": {name: round(value, 3) for name, value in median.items()},
         "cpu_seconds": {name: round(value, 3) for name, value in median_cpu.items()},
-        "ratio_protocol_plus_exact_to_published": round(
-            (median["protocol"] + median["exact"]) / median["published"], 2),
-        "cpu_ratio_protocol_plus_exact_to_published": round(
-            (median_cpu["protocol"] + median_cpu["exact"]) / median_cpu["published"], 2),
+        "ratio_protocol_plus_exact_to_published": round(statistics.median(
+            (p + e) / r for r, p, e in zip(*(seconds[n] for n in run), strict=True)), 2),
+        "cpu_ratio_protocol_plus_exact_to_published": round(statistics.median(
+            (p + e) / r for r, p, e in zip(*(cpu[n] for n in run), strict=True)), 2),
+        "runs_s": {name: [round(v, 3) for v in values] for name, values in seconds.items()},
         "peak_mb": {name: peak_mb(func, data) for name, func in run.items()},
         "exact": {**full_fit_breakdown(data),
                   "all_converged": all(all(r.converged) for r in exact.values()),
@@ -132,9 +135,10 @@ def main() -> None:
     args = parser.parse_args()
 
     spec = default_spec()
-    report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                          **probe_machine()},
-              "repeats": args.repeats, "runs": {}}
+    report = json.loads(args.out.read_text()) if args.out and args.out.is_file() else {}
+    report.update({"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                               **probe_machine()}, "repeats": args.repeats})
+    report.setdefault("runs", {})
     for k in args.k:
         rows = []
         for task_id in spec.suite("lite").task_ids:
@@ -144,7 +148,8 @@ def main() -> None:
         total = {name: round(sum(r["seconds"][name] for r in rows), 1)
                  for name in ("published", "protocol", "exact")}
         report["runs"][f"{4 ** k}-d"] = {
-            "embedding": f"{k}-mer frequencies ({4 ** k} dims, float32)", "tasks": rows,
+            "embedding": f"{k}-mer frequencies ({4 ** k} dims, float32)", "repeats": args.repeats,
+            "tasks": rows,
             "total_s": total,
             "tasks_where_protocol_plus_exact_beats_published": sum(
                 r["ratio_protocol_plus_exact_to_published"] < 1 for r in rows),

@@ -15,7 +15,18 @@ import numpy as np
 
 from stages.embedding_files import read_embeddings
 from stages.exact_probe import ExactRegimeResult, exact_probe_task
-from stages.noise_floor import PERTURBATIONS, NoiseFloor, TaskMeans, machine_means, means, noise_floor, perturbed_means
+from stages.noise_floor import (
+    FALLBACK_PERTURBATIONS,
+    FALLBACK_SCALE,
+    PERTURBATIONS,
+    NoiseFloor,
+    TaskMeans,
+    machine_means,
+    means,
+    noise_floor,
+    perturbation_count,
+    perturbed_means,
+)
 from stages.probe import RegimeResult, probe_task
 from stages.spec import BenchmarkSpec
 
@@ -80,19 +91,22 @@ class SuiteScores:
 
 def suite_noise_floor(task_files: dict[str, Path], tasks: dict[str, TaskScores],
                       spec: BenchmarkSpec) -> NoiseFloor:
-    """The noise floor of ``tasks``' protocol numbers: machine variants (subprocesses over the
-    files) and perturbed refits (computed here for any task that has none yet)."""
+    """The noise floor of ``tasks``' protocol numbers: emulated machines (subprocesses over the
+    files) and perturbed refits (run here for any task that has too few); with no machine to
+    emulate, more refits and ``FALLBACK_SCALE``."""
+    variants, skipped = machine_means(task_files)
+    count = PERTURBATIONS if variants else FALLBACK_PERTURBATIONS
     for task_id, scores in tasks.items():
-        if not scores.perturbed:
+        if len(scores.perturbed) < count:
             emb = read_embeddings(task_files[task_id])
             scores.perturbed = perturbed_means(emb.train_X, emb.train_y, emb.test_X, emb.test_y,
-                                               spec.protocol, spec.regimes)
-    variants, skipped = machine_means(task_files)
-    for index in range(min(len(scores.perturbed) for scores in tasks.values())):
+                                               spec.protocol, spec.regimes, count)
+    machines = bool(variants)
+    for index in range(count):
         variants[f"perturbation {index + 1}"] = {task_id: scores.perturbed[index]
                                                  for task_id, scores in tasks.items()}
     recorded = {task_id: means(scores.protocol) for task_id, scores in tasks.items()}
-    return noise_floor(recorded, variants, skipped)
+    return noise_floor(recorded, variants, skipped, 1.0 if machines else FALLBACK_SCALE)
 
 
 def score_suite(emb_dir: Path, task_ids: Sequence[str], spec: BenchmarkSpec,
@@ -103,7 +117,7 @@ def score_suite(emb_dir: Path, task_ids: Sequence[str], spec: BenchmarkSpec,
     from tqdm.auto import tqdm
 
     files = {task_id: Path(emb_dir) / f"{task_id}.npz" for task_id in task_ids}
-    perturbations = PERTURBATIONS if with_noise_floor else 0
+    perturbations = perturbation_count() if with_noise_floor else 0
     jobs = (delayed(score_stored_task)(path, spec, perturbations) for path in files.values())
     outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     tasks = dict(zip(files, tqdm(outputs, total=len(files), desc="probe", unit="task",

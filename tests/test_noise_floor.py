@@ -72,3 +72,26 @@ def test_perturbation_moves_values_by_at_most_an_ulp():
     moved = _perturbed(X, columns, np.random.default_rng(2))
     ulps = np.abs(moved.view(np.int32) - X.view(np.int32))
     assert ulps.max() == 1 and (ulps == 1).mean() > 0.2
+
+
+def test_without_machines_to_emulate_more_refits_and_a_calibrated_scale(task_file, spec,
+                                                                        monkeypatch):
+    """Any BLAS: eight perturbed refits, their largest move scaled by FALLBACK_SCALE (calibrated
+    on real data against the kernel spread, docs/reproducibility.md)."""
+    from stages import noise_floor as nf
+    from stages.embedding_files import read_embeddings
+    from stages.scoring import TaskScores, suite_noise_floor
+
+    monkeypatch.setattr(nf, "machine_variants", lambda: {})
+    emb = read_embeddings(task_file)
+    arrays = (emb.train_X, emb.train_y, emb.test_X, emb.test_y)
+    recorded = probe_task(*arrays, spec.protocol, spec.regimes)
+    floor = suite_noise_floor({"t": task_file}, {"t": TaskScores(recorded, {})}, spec)
+    assert floor.scale == nf.FALLBACK_SCALE and floor.method == f"perturbation x{nf.FALLBACK_SCALE:g}"
+    assert len(floor.variants) == nf.FALLBACK_PERTURBATIONS == 8
+    moves = perturbed_means(*arrays, spec.protocol, spec.regimes, nf.FALLBACK_PERTURBATIONS)
+    base = means(recorded)
+    for regime in base:
+        for metric, value in base[regime].items():
+            expected = nf.FALLBACK_SCALE * max(abs(m[regime][metric] - value) for m in moves)
+            assert floor.results[regime]["t"][metric] == pytest.approx(expected, abs=1e-15)
