@@ -19,6 +19,18 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+def kmer_arrays(suite, task_id: str, k: int = 4) -> tuple:
+    """``(train_X, train_y, test_X, test_y)`` of one real task, embedded with k-mer frequencies."""
+    from stages.extractors.base import ExtractorSettings
+    from stages.extractors.kmer import KmerExtractor
+    from stages.taskdata import load_task
+
+    task = load_task(suite.data_dir, task_id)
+    kmer = KmerExtractor(f"kmer-{k}", ExtractorSettings(options={"k": k}))
+    return (kmer.embed(task.train.sequences), task.train.labels,
+            kmer.embed(task.test.sequences), task.test.labels)
+
+
 def hand_categories(scores: dict[str, float], spec) -> dict[str, float]:
     """Category means with plain loops, independent of stages.aggregate."""
     by_cat: dict[str, list[float]] = {}

@@ -6,13 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import kmer_arrays
 from sklearn.linear_model import LogisticRegression
 
 from stages.exact_probe import EXACT_TOL, TIE_BAND, exact_probe_task, fit_exact, gradient_max, predict_many
-from stages.extractors.base import ExtractorSettings
-from stages.extractors.kmer import KmerExtractor
 from stages.probe import few_shot_indices, probe_task
-from stages.taskdata import load_task
 
 
 def blobs(n: int, d: int, classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -73,10 +71,7 @@ def test_a_decision_on_the_boundary_is_decided_by_the_tie_rule():
 
 @pytest.fixture(scope="module", params=["leannmlindsey_GUE_mouse_3", "leannmlindsey_GUE_prom_core_tata"])
 def kmer4(request, lite):
-    task = load_task(lite.data_dir, request.param)
-    kmer = KmerExtractor("kmer-4", ExtractorSettings(options={"k": 4}))
-    return (kmer.embed(task.train.sequences), task.train.labels,
-            kmer.embed(task.test.sequences), task.test.labels)
+    return kmer_arrays(lite, request.param)
 
 
 def test_real_lite_task_every_fit_certified(kmer4, spec):

@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import kmer_arrays
 
 from stages.embedding_files import TaskEmbeddings, save_embeddings
-from stages.extractors.base import ExtractorSettings
-from stages.extractors.kmer import KmerExtractor
 from stages.machine import current_kernel, supported_kernels
 from stages.noise_floor import machine_variants, means, noise_floor, perturbed_means, run_variant
 from stages.probe import probe_task
-from stages.taskdata import load_task
 
 TASK = "leannmlindsey_GUE_mouse_0"
 
 
 @pytest.fixture(scope="module")
 def task_file(tmp_path_factory, lite):
-    task = load_task(lite.data_dir, TASK)
-    kmer = KmerExtractor("kmer-4", ExtractorSettings(options={"k": 4}))
     path = tmp_path_factory.mktemp("noise") / f"{TASK}.npz"
-    save_embeddings(path, TaskEmbeddings(kmer.embed(task.train.sequences), task.train.labels,
-                                         kmer.embed(task.test.sequences), task.test.labels, {}))
+    save_embeddings(path, TaskEmbeddings(*kmer_arrays(lite, TASK), {}))
     return path
 
 

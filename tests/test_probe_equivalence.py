@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import kmer_arrays
 
-from stages.extractors.base import ExtractorSettings
-from stages.extractors.kmer import KmerExtractor
 from stages.probe import few_shot_indices, probe_task
 from stages.probe_reference import reference_probe
 from stages.taskdata import load_task
@@ -16,10 +15,7 @@ TASKS = ["leannmlindsey_GUE_mouse_3", "leannmlindsey_GUE_prom_core_tata", "leann
 
 @pytest.fixture(scope="module", params=TASKS)
 def embedded(request, lite):
-    task = load_task(lite.data_dir, request.param)
-    kmer = KmerExtractor("kmer-4", ExtractorSettings(options={"k": 4}))
-    return (kmer.embed(task.train.sequences), task.train.labels,
-            kmer.embed(task.test.sequences), task.test.labels)
+    return kmer_arrays(lite, request.param)
 
 
 def test_probe_equals_plain_protocol(embedded, spec):
