@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from stages.dvc_scratch import commit_all, dvc_exe, run, scratch_env  # noqa: E402
+from stages.dvc_scratch import commit_all, run, scratch_env  # noqa: E402
+from stages.dvc_tool import dvc_exe  # noqa: E402
 
 STAGE_SCRIPT = '''"""Trivial stages for the overhead benchmark (see benchmarks/dvc_overhead.py)."""
 import json, sys
@@ -76,8 +77,7 @@ def main(kind, model, out, *rest):
     elif kind == "embed":
         from stages.embed import embed_suite
         from stages.manifest import read_manifest
-        params = __import__("yaml").safe_load(open("params.yaml"))
-        dim = params["models"][model]["settings"]["options"]["dim"]
+        dim = int(rest[0])  # params.yaml models.<m>.settings.options.dim, passed by dvc.yaml
         status = embed_suite(Trivial(model, dim), suite, Path(out), False,
                              data_md5=read_manifest(Path("data/bench/manifest.json"), suite))
         done = [t for t, reused in status.items() if not reused]
@@ -103,7 +103,7 @@ main(*sys.argv[1:])
 TRIVIAL_COMMANDS = {
     "code": "python stage.py code - manifests/code",
     "manifest": "python stage.py manifest - data/${suite}/manifest.json",
-    "embed": "python stage.py embed ${key} embeddings/${suite}/${key}",
+    "embed": "python stage.py embed ${key} embeddings/${suite}/${key} ${item.settings.options.dim}",
     "score": ("python stage.py score ${key} embeddings/${suite}/${key} "
               "results/${suite}/submissions/${key}.json results/${suite}/metrics/${key}.json"),
     "leaderboard": "python stage.py board results/${suite}/submissions results/${suite}/leaderboard",

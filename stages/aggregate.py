@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from stages.spec import METRICS, BenchmarkSpec
+from stages.submission import Submission
 
 TaskScores = Mapping[str, Mapping[str, float | None]]  # task id -> metric -> value
 
@@ -51,3 +53,29 @@ def summarize(
 ) -> dict[str, dict]:
     """Summaries for every regime of a submission's ``results``."""
     return {regime: summarize_regime(results.get(regime, {}), spec, task_ids) for regime in spec.regimes}
+
+
+def submission_summary(submission: Submission, spec: BenchmarkSpec) -> dict[str, dict]:
+    """:func:`summarize` of a submission's protocol numbers over the tasks it ran on."""
+    return summarize(submission.results, spec, submission.task_ids(spec))
+
+
+def metrics_summary(submission: Submission, spec: BenchmarkSpec) -> dict[str, Any]:
+    """The small per-model metrics file DVC tracks: macro/micro/per-category per regime and metric."""
+    return {"model_id": submission.model_id, "suite": submission.suite,
+            **submission_summary(submission, spec)}
+
+
+def format_summary(submission: Submission, spec: BenchmarkSpec, metric: str = "MCC") -> str:
+    """A small per-category table (one column per regime), e.g. for the end of a run."""
+    summary = submission_summary(submission, spec)
+    rows = [(category, [summary[r][metric]["categories"][category] for r in spec.regimes])
+            for category in summary[spec.regimes[0]][metric]["categories"]]
+    rows.append(("Macro", [summary[r][metric]["macro"] for r in spec.regimes]))
+    rows.append(("Micro", [summary[r][metric]["micro"] for r in spec.regimes]))
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{metric:<{width}}  " + "  ".join(f"{r:>7}" for r in spec.regimes)]
+    for name, values in rows:
+        cells = "  ".join(f"{v:7.3f}" if v is not None else f"{'n/a':>7}" for v in values)
+        lines.append(f"{name:<{width}}  {cells}")
+    return "\n".join(lines)

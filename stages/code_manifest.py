@@ -14,24 +14,27 @@ module or opens a ``benchmark/`` file not listed here, so the lists cannot fall 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from stages import paths
+from stages.code_hash import file_sha256
+from stages.errors import GenebError
 from stages.io_utils import atomic_write_json
 
 CODE_MANIFEST_FORMAT = 1
 DEFAULT_DIR = Path("manifests") / "code"
 
-# Modules every `geneb` pipeline command imports: the package, the subcommand wrappers and what
-# they import at module level (the engine options, which pull in the data manifest reader).
+# Modules every `geneb` pipeline command imports: the package, the error base, the steps'
+# handlers (stages/cli/pipeline.py) and what they import at module level (the engine options,
+# which pull in the data manifest reader).
 _COMMON = ("stages/__init__.py", "stages/paths.py", "stages/io_utils.py", "stages/spec.py",
-           "stages/taskdata.py", "stages/manifest.py", "stages/pipeline_cli.py",
+           "stages/errors.py", "stages/taskdata.py", "stages/manifest.py",
+           "stages/cli/pipeline.py", "stages/cli/options.py",
            "stages/engines/__init__.py", "stages/engines/config.py")
 # What `geneb score` needs of the extractor side: the registry and the settings contract, never a
-# family module or the embedding driver (stages/embed.py; score reads stages/embedding_files.py),
-# so editing an extractor or the driver does not re-probe every model.
+# family module or the embedding code (stages/embed.py, stages/engines; score reads
+# stages/embedding_files.py), so editing an extractor or the engines does not re-probe every model.
 _EXTRACTOR_CONTRACT = ("stages/extractors/__init__.py", "stages/extractors/base.py",
                        "stages/extractors/registry.py")
 
@@ -43,22 +46,30 @@ _REGISTRY = "benchmark/model_registry.yaml"
 # Step (a stage of dvc.yaml, or a `foreach` group) -> files and directories (every file below).
 STEP_CODE: dict[str, tuple[str, ...]] = {
     "manifest": (*_COMMON, *_DEFINITION, "stages/dvc_data.py"),  # the spec pins the dataset
-    "embed": (*_COMMON, "stages/dvc_data.py", "stages/pipeline.py", "stages/embed.py",
+    "embed": (*_COMMON, "stages/dvc_data.py", "stages/pipeline.py", "stages/params.py",
+              "stages/run.py", "stages/code_hash.py", "stages/embed.py",
               "stages/embedding_files.py", "stages/extractors", "stages/engines",
               "stages/machine.py", *_DEFINITION, _REGISTRY),
-    "score": (*_COMMON, *_EXTRACTOR_CONTRACT, "stages/pipeline.py", "stages/embedding_files.py",
+    "score": (*_COMMON, *_EXTRACTOR_CONTRACT, "stages/pipeline.py", "stages/params.py",
+              "stages/embedding_files.py", "stages/code_hash.py",
               "stages/run.py", "stages/scoring.py", "stages/probe.py", "stages/metrics.py",
               "stages/exact_probe.py", "stages/noise_floor.py", "stages/machine.py",
-              "stages/aggregate.py", "stages/submission.py", *_DEFINITION, _REGISTRY),
+              "stages/aggregate.py", "stages/submission.py", "stages/submission_build.py",
+              "stages/submission_store.py", *_DEFINITION, _REGISTRY,
+              "stages/model_meta.py", "benchmark/model_meta.json",  # the submission's meta
+              "benchmark/schema/model_meta.schema.json"),
     "leaderboard": (*_COMMON, "stages/leaderboard.py", "stages/validate.py",
+                    "stages/submission.py", "stages/submission_store.py",
                     "stages/model_meta.py", "stages/aggregate.py", "stages/uncertainty.py",
                     *_DEFINITION, "benchmark/model_meta.json", "benchmark/schema"),
 }
-# Imported by every command but only parses arguments and dispatches: not part of any step.
-DISPATCH_ONLY = ("stages/cli.py", "stages/scoring_cli.py")
+# The rest of the CLI package: imported by every command to build the parser, but no step's
+# handler is there (the leaderboard's only passes its flags on), so it is part of no step.
+DISPATCH_ONLY = ("stages/cli/__init__.py", "stages/cli/data.py", "stages/cli/results.py",
+                 "stages/cli/trust.py", "stages/cli/maintainers.py")
 
 
-class CodeManifestError(ValueError):
+class CodeManifestError(GenebError, ValueError):
     """A step or file of the code manifest that does not exist."""
 
 
@@ -82,8 +93,7 @@ def step_files(step: str, root: Path = paths.REPO_ROOT) -> list[str]:
 
 def code_manifest(step: str, root: Path = paths.REPO_ROOT) -> dict:
     """The step's manifest: the sha256 of each of its files (no timestamps)."""
-    files = {name: hashlib.sha256((root / name).read_bytes()).hexdigest()
-             for name in step_files(step, root)}
+    files = {name: file_sha256(root / name) for name in step_files(step, root)}
     return {"format": CODE_MANIFEST_FORMAT, "step": step, "files": files}
 
 

@@ -12,77 +12,16 @@ description of how consistently one model leads, not as a population claim.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from stages import paths
 from stages.aggregate import category_scores, summarize_regime
 from stages.spec import BenchmarkSpec
-from stages.uncertainty import submission_task_ids
+from stages.submission import Submission
 
 TIE_TOLERANCE = 1e-4
-RESULTS_DIR = paths.REPO_ROOT / "results"
-
-
-class SubmissionNotFound(FileNotFoundError):
-    """A model id or path names no submission file."""
-
-
-def load_submission(path: Path) -> dict[str, Any]:
-    """Read and validate a submission (by :mod:`stages.validate`, for the suite it claims).
-
-    Raises :class:`stages.validate.SubmissionError` listing every problem (file and field).
-    """
-    from stages.validate import SubmissionError, check_submission, read_submission
-
-    checked = read_submission(Path(path))
-    problems = checked.problems
-    if checked.data is not None:
-        claimed = checked.data.get("suite", "full")
-        problems = check_submission(checked.data, str(path), stem=Path(path).stem,
-                                    suite=claimed if isinstance(claimed, str) else "full")
-    if problems:
-        raise SubmissionError(problems)
-    return checked.data  # type: ignore[return-value]
-
-
-def load_submissions(directory: Path | None = None) -> list[dict[str, Any]]:
-    """Every ``*.json`` submission in a directory (default the repo's ``submissions/``), by name."""
-    directory = Path(directory or paths.SUBMISSIONS_DIR)
-    files = sorted(directory.glob("*.json"))
-    if not files:
-        raise SubmissionNotFound(f"{directory}: no submission files (*.json)")
-    return [load_submission(path) for path in files]
-
-
-def find_submission(ref: str | Path, submissions_dir: Path | None = None,
-                    results_dir: Path | None = None, suite: str | None = None) -> Path:
-    """A path as given, or a model id looked up in submissions/ then results/*/submissions/."""
-    if Path(ref).suffix == ".json" or Path(ref).is_file():
-        if not Path(ref).is_file():
-            raise SubmissionNotFound(f"{ref}: no such submission file")
-        return Path(ref)
-    submissions_dir = Path(submissions_dir or paths.SUBMISSIONS_DIR)
-    results_dir = Path(results_dir or RESULTS_DIR)
-    candidates = []
-    if suite in (None, "full"):
-        candidates.append(submissions_dir / f"{ref}.json")
-    pattern = f"{suite or '*'}/submissions/{ref}.json"
-    candidates += sorted(results_dir.glob(pattern))
-    found = [path for path in candidates if path.is_file()]
-    if not found:
-        raise SubmissionNotFound(
-            f"no submission for model {str(ref)!r} in {submissions_dir} or "
-            f"{results_dir}/{pattern}; pass a path to a submission JSON"
-        )
-    if len(found) > 1:
-        listed = ", ".join(str(path) for path in found)
-        raise ValueError(f"model {str(ref)!r} has several submissions ({listed}); "
-                         "pass a path or --suite")
-    return found[0]
 
 
 def _wilcoxon(diffs: np.ndarray) -> dict[str, Any]:
@@ -99,11 +38,7 @@ def _wilcoxon(diffs: np.ndarray) -> dict[str, Any]:
     return result
 
 
-def _suite(submission: Mapping) -> str:
-    return str(submission.get("suite", "full"))
-
-
-def compare(a: Mapping, b: Mapping, spec: BenchmarkSpec, regime: str = "full",
+def compare(a: Submission, b: Submission, spec: BenchmarkSpec, regime: str = "full",
             metric: str | None = None, allow_mixed_suites: bool = False,
             tie_tolerance: float = TIE_TOLERANCE) -> dict[str, Any]:
     """The comparison as a JSON-ready dict (see the module docstring for every quantity)."""
@@ -111,18 +46,18 @@ def compare(a: Mapping, b: Mapping, spec: BenchmarkSpec, regime: str = "full",
     if regime not in spec.regimes or metric not in spec.metrics:
         raise ValueError(f"unknown regime {regime!r} or metric {metric!r}; "
                          f"regimes {list(spec.regimes)}, metrics {list(spec.metrics)}")
-    if _suite(a) != _suite(b) and not allow_mixed_suites:
+    if a.suite != b.suite and not allow_mixed_suites:
         raise ValueError(
-            f"{a['model_id']} ran on suite {_suite(a)!r} and {b['model_id']} on {_suite(b)!r}: "
+            f"{a.model_id} ran on suite {a.suite!r} and {b.model_id} on {b.suite!r}: "
             "their test data differ, so their scores are not comparable (--allow-mixed-suites "
             "compares them anyway)"
         )
-    scores = [s["results"].get(regime, {}) for s in (a, b)]
-    tasks_b = set(submission_task_ids(b, spec))
-    common = [t for t in submission_task_ids(a, spec) if t in tasks_b and all(
+    scores = [s.results.get(regime, {}) for s in (a, b)]
+    tasks_b = set(b.task_ids(spec))
+    common = [t for t in a.task_ids(spec) if t in tasks_b and all(
         sc.get(t, {}).get(metric) is not None for sc in scores)]
     if not common:
-        raise ValueError(f"{a['model_id']} and {b['model_id']} share no scored task in {regime}")
+        raise ValueError(f"{a.model_id} and {b.model_id} share no scored task in {regime}")
     values = np.array([[sc[t][metric] for t in common] for sc in scores], dtype=float)
     diffs = values[0] - values[1]
     diffs[np.abs(diffs) <= tie_tolerance] = 0.0
@@ -138,8 +73,8 @@ def compare(a: Mapping, b: Mapping, spec: BenchmarkSpec, regime: str = "full",
             "wins_a": int((d > 0).sum()), "wins_b": int((d < 0).sum()), "ties": int((d == 0).sum()),
         })
     return {
-        "a": {"model_id": a["model_id"], "suite": _suite(a)},
-        "b": {"model_id": b["model_id"], "suite": _suite(b)},
+        "a": {"model_id": a.model_id, "suite": a.suite},
+        "b": {"model_id": b.model_id, "suite": b.suite},
         "regime": regime, "metric": metric, "tie_tolerance": tie_tolerance,
         "n_tasks": len(common),
         "tasks": [{"task": t, "category": spec.task(t).category, "a": float(values[0][i]),

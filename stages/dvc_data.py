@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from stages import paths
+from stages.errors import GenebError
 from stages.io_utils import atomic_write_text, file_md5
 from stages.spec import BenchmarkSpec, Suite, default_spec
 
@@ -33,7 +34,7 @@ DATASET_PATH = "tasks"  # folder of the dataset repository that holds <task_id>/
 SPLIT_FILES = ("train.csv", "test.csv")
 
 
-class DataPinError(ValueError):
+class DataPinError(GenebError, ValueError):
     """Task data does not match its pin; the message names the file, field and remedy."""
 
 
@@ -161,7 +162,7 @@ def import_suite_data(suite_name: str = "full", url: str | None = None, rev: str
     Defaults come from the spec (``dataset.source``, ``dataset.revision``). Returns the ``.dvc``
     file, after checking that DVC recorded exactly the requested commit.
     """
-    from stages.dvc_scratch import dvc_exe
+    from stages.dvc_tool import dvc_exe
 
     spec = default_spec()
     suite = spec.suite(suite_name)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from stages.dvc_scratch import dvc_exe
+from stages.dvc_tool import dvc_exe
 
 NOT_PULLED = {"deleted", "not in cache"}
 RESULT_KINDS = ("submissions", "metrics")
@@ -134,16 +134,21 @@ def _orphan_findings(locked: set[str], defined: set[str]) -> list[Finding]:
 
 
 def _stray_results(repo: Path) -> list[Finding]:
+    """Result files of models not in params.yaml; an unusable params.yaml is a finding itself."""
+    from stages.params import ParamsError, load_params
+
     params_path = repo / "params.yaml"
     if not params_path.is_file():
         return []
-    params = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
-    suite, models = params.get("suite"), set(params.get("models") or {})
+    try:
+        params = load_params(params_path)
+    except ParamsError as exc:
+        return [Finding("params.yaml", str(exc))]
     findings = []
     for kind in RESULT_KINDS:
-        folder = repo / "results" / str(suite) / kind
+        folder = repo / "results" / params.suite / kind
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            if path.stem not in models:
+            if path.stem not in params.models:
                 rel = path.relative_to(repo).as_posix()
                 findings.append(Finding(rel, f"orphan: model {path.stem!r} is not in params.yaml "
                                              "'models' (delete the file and re-run `dvc repro`)"))

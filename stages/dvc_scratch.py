@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from stages.dvc_tool import venv_bin
 
 # The small pipeline the DVC tests share: two small real lite tasks, two cheap models.
 TEST_TASKS = ("leannmlindsey_GUE_mouse_3", "leannmlindsey_GUE_mouse_2")
@@ -24,17 +25,6 @@ GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "GENEB test", "GIT_AUTHOR_EMAIL": "geneb-test@example.invalid",
     "GIT_COMMITTER_NAME": "GENEB test", "GIT_COMMITTER_EMAIL": "geneb-test@example.invalid",
 }
-
-
-def venv_bin() -> Path:
-    """The directory of the running interpreter, where ``dvc`` and ``geneb`` are installed."""
-    return Path(sys.executable).parent
-
-
-def dvc_exe() -> str:
-    """The ``dvc`` next to this interpreter, else the one on ``PATH``."""
-    candidate = venv_bin() / "dvc"
-    return str(candidate) if candidate.exists() else "dvc"
 
 
 def scratch_env(repo: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -113,8 +103,9 @@ def build_pipeline_origin(src: Path, dest: Path, tasks: tuple[str, ...],
     in the commit describe exactly this small pipeline.
     """
     import json
+    from dataclasses import replace
 
-    import yaml
+    from stages.params import load_params, write_params
 
     marker = dest / ".git" / "geneb-origin-ready"
     if marker.exists():
@@ -127,10 +118,8 @@ def build_pipeline_origin(src: Path, dest: Path, tasks: tuple[str, ...],
     for folder in (dest / "data" / "lite" / "tasks").iterdir():
         if folder.name not in tasks:
             shutil.rmtree(folder)
-    params_path = dest / "params.yaml"
-    params = yaml.safe_load(params_path.read_text(encoding="utf-8"))
-    params["models"] = {model: {"settings": {}} for model in models}
-    params_path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    params = load_params(dest / "params.yaml")
+    write_params(replace(params, models={model: {} for model in models}))
     commit_all(dest, "scratch pipeline")
     run(["dvc", "repro", "--quiet"], dest)
     commit_all(dest, "dvc repro")

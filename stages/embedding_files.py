@@ -1,4 +1,5 @@
-"""The per-task embedding file: ``<out_dir>/<task_id>.npz``, its writer, reader and cache check.
+"""An embedding folder: per-task files ``<out_dir>/<task_id>.npz`` (writer, reader, cache check)
+and two sidecar files that say how the folder was made (:data:`CODE_STAMP`, :data:`SETTINGS_RECORD`).
 
 Holds ``train_X, train_y, test_X, test_y`` (what the probe reads) plus a ``meta`` record: the cache
 key (model id, weights identity, extractor settings, data hashes), the counters that follow from
@@ -7,6 +8,11 @@ meta: no timings, fixed zip timestamps, so embedding the same data with the same
 settings twice, on any day, gives byte-identical files and a fresh ``dvc repro`` reproduces the
 hashes in ``dvc.lock``. Files are written to a temporary name and renamed, so a killed run never
 leaves a half-written file that a later run would trust.
+
+The sidecars: the stamp of the extractor code the files were made with (a folder made by other
+code is recomputed as a whole, since its cache keys do not cover code) and the declared settings
+(what ``geneb score`` records without reading ``params.yaml``). ``geneb run`` and ``geneb embed``
+write both, so either command reuses the other's folder and DVC sees the same directory hash.
 
 Kept apart from the embedding driver (:mod:`stages.embed`): ``geneb score`` reads these files and
 must not re-run when only the driver changes (``stages/code_manifest.py``).
@@ -24,12 +30,19 @@ from typing import IO, Any
 
 import numpy as np
 
-from stages.io_utils import atomic_write
+from stages.errors import GenebError
+from stages.io_utils import atomic_write, atomic_write_json
 
 log = logging.getLogger(__name__)
 EMBEDDING_FORMAT = 2  # 2: deterministic bytes (no timings in meta, fixed zip timestamps)
 ARRAYS: tuple[str, ...] = ("train_X", "train_y", "test_X", "test_y")
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the zip format's epoch: the same arrays give the same bytes
+CODE_STAMP = "_extractor_code.json"  # stages.code_hash.extractor_code_hash of the making code
+SETTINGS_RECORD = "_settings.json"  # the model id and declared settings the files were made with
+
+
+class EmbeddingFolderError(GenebError, ValueError):
+    """A sidecar file of an embedding folder is unreadable or belongs to another model."""
 
 
 @dataclass(frozen=True)
@@ -123,3 +136,43 @@ def run_log_path(out_dir: Path) -> Path:
     DVC-tracked directory, so that they never change its hash."""
     out_dir = Path(out_dir)
     return out_dir.parent / f"{out_dir.name}.run.jsonl"
+
+
+def drop_if_code_changed(out_dir: Path, stamp: dict[str, str]) -> bool:
+    """Delete every task file made by other extractor code; returns whether any were deleted."""
+    path = Path(out_dir) / CODE_STAMP
+    try:
+        old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, json.JSONDecodeError):
+        old = None
+    stale = old != stamp and any(Path(out_dir).glob("*.npz"))
+    if stale:
+        for file in Path(out_dir).glob("*.npz"):
+            file.unlink()
+    return stale
+
+
+def write_sidecars(out_dir: Path, stamp: dict[str, str], model_id: str,
+                   declared_settings: dict[str, Any]) -> None:
+    """Record the code stamp and the declared settings the folder's files were made with."""
+    atomic_write_json(Path(out_dir) / CODE_STAMP, stamp)
+    atomic_write_json(Path(out_dir) / SETTINGS_RECORD,
+                      {"model_id": model_id, "declared_settings": declared_settings})
+
+
+def read_settings_record(out_dir: Path, model_id: str) -> dict[str, Any] | None:
+    """The declared settings recorded for ``model_id`` (``None``: the folder records none)."""
+    path = Path(out_dir) / SETTINGS_RECORD
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        recorded_model, declared = record["model_id"], record["declared_settings"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise EmbeddingFolderError(f"{path}: unreadable settings record ({exc})") from exc
+    if recorded_model != model_id:
+        raise EmbeddingFolderError(f"{path}: field 'model_id' is {recorded_model!r}, not "
+                                   f"{model_id!r}: these are another model's embeddings")
+    if not isinstance(declared, dict):
+        raise EmbeddingFolderError(f"{path}: field 'declared_settings' is not a mapping")
+    return declared

@@ -41,8 +41,9 @@ from stages.aggregate import summarize_regime
 from stages.io_utils import atomic_write_text
 from stages.model_meta import ModelMeta, default_model_meta
 from stages.spec import METRICS, BenchmarkSpec, Suite, default_spec
+from stages.submission import DEFAULT_SUITE, Scores, Submission
+from stages.submission_store import load_submissions
 from stages.uncertainty import rank_fields, rank_interval_header, rank_table
-from stages.validate import SubmissionError, validate_files
 
 LEADERBOARD_FILE = "leaderboard.json"
 TASKS_FILE = "leaderboard_tasks.json"
@@ -53,31 +54,33 @@ RANKING = ("full", "macro", "MCC")  # regime, aggregate, metric of the default o
 class Entry:
     """One validated submission with the display metadata the board shows for it."""
 
-    model_id: str
+    submission: Submission
     meta: ModelMeta
-    results: dict[str, Any]
-    noise: dict[str, Any] | None = None  # run_settings.noise_floor.results: regime -> task -> metric
-    exact: dict[str, Any] | None = None  # exact_results
+
+    @property
+    def model_id(self) -> str:
+        return self.submission.model_id
+
+    @property
+    def results(self) -> Scores:
+        return self.submission.results
+
+    @property
+    def noise(self) -> Scores | None:
+        """regime -> task -> metric noise floor, where the submission recorded one."""
+        return self.submission.noise_floor_results()
+
+    @property
+    def exact(self) -> Scores | None:
+        return self.submission.exact_results
 
 
 def load_entries(submissions_dir: Path, suite: Suite, spec: BenchmarkSpec,
                  model_meta: dict[str, ModelMeta]) -> list[Entry]:
     """Validate every ``*.json`` in the folder for ``suite``; raise on any problem."""
-    files = sorted(Path(submissions_dir).glob("*.json"))
-    if not files:
-        raise FileNotFoundError(f"{submissions_dir}: no submission files (*.json)")
-    checked = validate_files(files, suite.name, spec=spec, model_meta=model_meta)
-    problems = [problem for c in checked for problem in c.problems]
-    if problems:
-        raise SubmissionError(problems)
-    entries = []
-    for c in checked:
-        data: dict[str, Any] = c.data or {}  # valid, so parsed
-        model_id = data["model_id"]
-        meta = model_meta.get(model_id) or ModelMeta.from_submission(model_id, data["meta"])
-        floor = ((data.get("run_settings") or {}).get("noise_floor") or {}).get("results")
-        entries.append(Entry(model_id, meta, data["results"], floor, data.get("exact_results")))
-    return entries
+    submissions = load_submissions(submissions_dir, suite.name, spec=spec, model_meta=model_meta)
+    return [Entry(s, model_meta.get(s.model_id) or ModelMeta.from_submission(s.model_id, s.meta))
+            for s in submissions]
 
 
 def build_rows(entry: Entry, regime: str, spec: BenchmarkSpec, task_ids: Sequence[str],
@@ -141,8 +144,7 @@ def build_payloads(entries: Sequence[Entry], suite: Suite, spec: BenchmarkSpec
         "n_models": len(ordered),
         "rank_intervals": rank_interval_header(),
     }
-    ranks = rank_table([{"model_id": e.model_id, "results": e.results} for e in entries], spec,
-                       task_ids)
+    ranks = rank_table([e.submission for e in entries], spec, task_ids)
     rows: dict[str, list] = {regime: [] for regime in spec.regimes}
     task_rows: dict[str, list] = {regime: [] for regime in spec.regimes}
     for regime in spec.regimes:
@@ -160,7 +162,7 @@ def _dumps(payload: dict[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
 
 
-def render_leaderboard(submissions_dir: Path, suite: str = "full",
+def render_leaderboard(submissions_dir: Path, suite: str = DEFAULT_SUITE,
                        spec: BenchmarkSpec | None = None,
                        model_meta: dict[str, ModelMeta] | None = None) -> dict[str, str]:
     """File name -> exact text of each output file, without writing anything."""
@@ -173,7 +175,7 @@ def render_leaderboard(submissions_dir: Path, suite: str = "full",
 
 
 def build_leaderboard(submissions_dir: Path = paths.SUBMISSIONS_DIR,
-                      out_dir: Path = paths.LEADERBOARD_DIR, suite: str = "full"
+                      out_dir: Path = paths.LEADERBOARD_DIR, suite: str = DEFAULT_SUITE
                       ) -> tuple[Path, Path]:
     """Validate ``submissions_dir`` for ``suite`` and write both files into ``out_dir``."""
     rendered = render_leaderboard(Path(submissions_dir), suite)
@@ -185,7 +187,7 @@ def build_leaderboard(submissions_dir: Path = paths.SUBMISSIONS_DIR,
 
 
 def stale_files(submissions_dir: Path = paths.SUBMISSIONS_DIR,
-                out_dir: Path = paths.LEADERBOARD_DIR, suite: str = "full") -> list[Path]:
+                out_dir: Path = paths.LEADERBOARD_DIR, suite: str = DEFAULT_SUITE) -> list[Path]:
     """Output files that differ from a fresh build (CI's check against hand edits)."""
     rendered = render_leaderboard(Path(submissions_dir), suite)
     stale = []

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from stages.errors import GenebError
 from stages.io_utils import atomic_write_json, file_md5
 from stages.spec import Suite
 from stages.taskdata import SPLITS, TaskDataError
@@ -23,7 +24,7 @@ MANIFEST_FORMAT = 1
 DataHashes = Mapping[str, Mapping[str, str]]  # task id -> split -> md5 of the CSV's bytes
 
 
-class ManifestError(ValueError):
+class ManifestError(GenebError, ValueError):
     """A manifest is missing, malformed or for other data; the message names the file and field."""
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from stages.errors import GenebError
 from stages.machine import blas_threads, current_kernel, other_kernels
 from stages.probe import RegimeResult, probe_task
 from stages.spec import Protocol
@@ -44,7 +45,7 @@ JITTER = 2.0**-24  # relative jitter: every value moves by at most one float32 u
 TaskMeans = dict[str, dict[str, float]]  # regime -> metric -> task mean
 
 
-class NoiseFloorError(RuntimeError):
+class NoiseFloorError(GenebError, RuntimeError):
     """A machine variant's subprocess failed."""
 
 

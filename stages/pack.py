@@ -18,6 +18,7 @@ from typing import Any
 
 from stages.model_meta import ModelMeta
 from stages.spec import BenchmarkSpec
+from stages.submission import DEFAULT_SUITE, SCHEMA_VERSION, Submission
 
 LEGACY_METRICS = {"mcc": "MCC", "accuracy": "Acc", "f1_score": "F1"}
 _NAME = re.compile(r"results_(?P<body>.+?)(?:_k-(?P<k>\d+))?\.json")
@@ -35,7 +36,7 @@ class LegacyName:
 class PackReport:
     """What was packed and what is missing, for the contributor to read before a PR."""
 
-    submission: dict[str, Any]
+    submission: Submission | None = None
     missing: dict[str, list[str]] = field(default_factory=dict)  # regime -> task ids
     unrecognised: list[str] = field(default_factory=list)  # file name: why
     errors: list[str] = field(default_factory=list)  # unreadable or conflicting files
@@ -83,7 +84,7 @@ def _read_scores(path: Path) -> dict[str, float]:
     return scores
 
 
-def pack_logs(log_dir: Path, meta: ModelMeta, spec: BenchmarkSpec, *, suite: str = "full",
+def pack_logs(log_dir: Path, meta: ModelMeta, spec: BenchmarkSpec, *, suite: str = DEFAULT_SUITE,
               extractor: str | None = None, model_stem: str | None = None) -> PackReport:
     """Collect the logs of one model into a submission for ``suite``.
 
@@ -91,7 +92,7 @@ def pack_logs(log_dir: Path, meta: ModelMeta, spec: BenchmarkSpec, *, suite: str
     """
     task_ids = spec.suite(suite).task_ids
     found: dict[tuple[str, str], list[tuple[Path, LegacyName]]] = {}
-    report = PackReport(submission={})
+    report = PackReport()
     for path in sorted(Path(log_dir).glob("*.json")):
         parsed = parse_legacy_name(path.name, spec)
         if parsed is None:
@@ -121,24 +122,20 @@ def pack_logs(log_dir: Path, meta: ModelMeta, spec: BenchmarkSpec, *, suite: str
         if missing:
             report.missing[regime] = missing
 
-    report.submission = {
-        "schema_version": "1.0",
-        "model_id": meta.model_id,
-        "harness_version": spec.harness_version,  # the first pipeline's harness
-        "suite": suite,
-        "meta": {"display": meta.display, "params": meta.params, "url": meta.url,
-                 "zero_shot": meta.zero_shot, "training_data": meta.training_data,
-                 "provenance": meta.provenance, "submitted_by": meta.submitted_by},
-        "results": {regime: {t: results[regime][t] for t in task_ids if t in results[regime]}
-                    for regime in spec.regimes},
-    }
+    report.submission = Submission(
+        schema_version=SCHEMA_VERSION, model_id=meta.model_id,
+        harness_version=spec.harness_version,  # the first pipeline's harness
+        declared_suite=suite,
+        meta=meta.published(),
+        results={regime: {t: results[regime][t] for t in task_ids if t in results[regime]}
+                 for regime in spec.regimes})
     return report
 
 
 
 def resolve_meta(model_id: str, overrides: dict[str, Any],
                  model_meta: dict[str, ModelMeta]) -> ModelMeta:
-    """Submission metadata: model_meta's entry (if listed) with the given fields on top."""
+    """Submission metadata: the model's card (if it has one) with the given fields on top."""
     given = {key: value for key, value in overrides.items() if value is not None}
     listed = model_meta.get(model_id)
     if listed is None:
@@ -149,6 +146,4 @@ def resolve_meta(model_id: str, overrides: dict[str, Any],
         base = {"url": "", "zero_shot": False, "training_data": "", "submitted_by": "",
                 "provenance": "self-reported"}
         return ModelMeta(model_id=model_id, **{**base, **given})
-    fields = {key: getattr(listed, key) for key in (
-        "display", "params", "url", "zero_shot", "training_data", "provenance", "submitted_by")}
-    return ModelMeta(model_id=model_id, **{**fields, **given})
+    return ModelMeta(model_id=model_id, **{**listed.published(), **given})

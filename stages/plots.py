@@ -28,6 +28,7 @@ from stages import paths  # noqa: E402
 from stages.aggregate import summarize_regime  # noqa: E402
 from stages.io_utils import atomic_write  # noqa: E402
 from stages.spec import BenchmarkSpec, default_spec  # noqa: E402
+from stages.submission import DEFAULT_SUITE  # noqa: E402
 from stages.uncertainty import rank_intervals  # noqa: E402
 
 PLOTS_DIR = paths.LEADERBOARD_DIR / "plots"
@@ -144,7 +145,7 @@ def rank_shift(board: Board) -> plt.Figure:
 
 
 def rank_interval_plot(board: Board, regime: str, entries: Sequence) -> plt.Figure:
-    intervals = rank_intervals([{"model_id": e.model_id, "results": e.results} for e in entries],
+    intervals = rank_intervals([e.submission for e in entries],
                                regime, board.metric, board.spec, board.task_ids)
     models = [m for m in board.ranked(regime) if intervals.get(m)]
     fig, ax = plt.subplots(figsize=(7.5, 1.4 + 0.25 * len(models)))
@@ -164,7 +165,7 @@ def rank_interval_plot(board: Board, regime: str, entries: Sequence) -> plt.Figu
 
 
 def write_plots(submissions_dir: Path = paths.SUBMISSIONS_DIR, out_dir: Path = PLOTS_DIR,
-                suite: str = "full", metric: str | None = None,
+                suite: str = DEFAULT_SUITE, metric: str | None = None,
                 formats: Sequence[str] = FORMATS, spec: BenchmarkSpec | None = None) -> list[Path]:
     """Render every plot of the validated submissions in ``submissions_dir``; returns the files."""
     from stages.leaderboard import load_entries

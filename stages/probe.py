@@ -25,11 +25,12 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
+from stages.errors import GenebError
 from stages.metrics import classification_scores
 from stages.spec import METRICS, Protocol
 
 
-class ProbeInputError(ValueError):
+class ProbeInputError(GenebError, ValueError):
     """Embeddings or labels handed to the probe are unusable."""
 
 

@@ -25,7 +25,7 @@ from stages.embedding_files import TaskEmbeddings, read_embeddings
 from stages.score_check import TOLERANCE, compare_to_submission
 from stages.scoring import TaskScores, score_stored_task, suite_noise_floor
 from stages.spec import BenchmarkSpec, default_spec
-from stages.uncertainty import submission_task_ids
+from stages.submission import Submission
 
 # Largest |difference| of a re-embedded value from the stored one, relative to the largest
 # |value| of the task. fp32 on CPUs: measured up to 1.4e-6 across torch's CPU kernels
@@ -33,23 +33,23 @@ from stages.uncertainty import submission_task_ids
 EMBEDDING_TOLERANCE = 1e-4
 
 
-def choose_tasks(submission: Mapping, tasks: Sequence[str] | None, spec: BenchmarkSpec
+def choose_tasks(submission: Submission, tasks: Sequence[str] | None, spec: BenchmarkSpec
                  ) -> list[str]:
     """The requested tasks (default: all of the submission's), each checked to be in it."""
-    available = submission_task_ids(submission, spec)
+    available = submission.task_ids(spec)
     if not tasks:
         return list(available)
     unknown = [t for t in tasks if t not in available]
     if unknown:
-        raise ValueError(f"{submission['model_id']}: task(s) {unknown} are not in its submission "
-                         f"(suite {submission.get('suite', 'full')!r})")
+        raise ValueError(f"{submission.model_id}: task(s) {unknown} are not in its submission "
+                         f"(suite {submission.suite!r})")
     return list(tasks)
 
 
-def check_data_hashes(submission: Mapping, task_id: str, hashes: Mapping[str, str],
+def check_data_hashes(submission: Submission, task_id: str, hashes: Mapping[str, str],
                       where: str) -> list[str]:
     """Problems when the data behind a re-run is not the data behind the submission."""
-    recorded = ((submission.get("run_settings") or {}).get("data_md5") or {}).get(task_id)
+    recorded = submission.settings("data_md5").get(task_id)
     if recorded is None:
         return [f"{task_id}: the submission records no data_md5 (run_settings.data_md5); "
                 "cannot tell whether the same data was used"]
@@ -57,8 +57,8 @@ def check_data_hashes(submission: Mapping, task_id: str, hashes: Mapping[str, st
             f"{recorded[split]}" for split in sorted(recorded) if hashes.get(split) != recorded[split]]
 
 
-def recorded_checksum(submission: Mapping, task_id: str) -> str | None:
-    return ((submission.get("run_settings") or {}).get("embedding_sha256") or {}).get(task_id)
+def recorded_checksum(submission: Submission, task_id: str) -> str | None:
+    return submission.settings("embedding_sha256").get(task_id)
 
 
 def embedding_difference(fresh: TaskEmbeddings, stored: TaskEmbeddings) -> dict[str, float]:
@@ -73,7 +73,7 @@ def embedding_difference(fresh: TaskEmbeddings, stored: TaskEmbeddings) -> dict[
     return {"max_abs_diff": worst, "relative": worst / scale if scale else worst}
 
 
-def compare_embeddings(submission: Mapping, task_id: str, fresh_path: Path, stored_dir: Path | None,
+def compare_embeddings(submission: Submission, task_id: str, fresh_path: Path, stored_dir: Path | None,
                        tolerance: float) -> tuple[dict[str, Any], list[str]]:
     """How the re-made embeddings of one task compare with the submitted ones, and problems."""
     fresh = read_embeddings(fresh_path)
@@ -90,7 +90,7 @@ def compare_embeddings(submission: Mapping, task_id: str, fresh_path: Path, stor
 
 
 def reproduce(
-    submission: Mapping, tasks: Sequence[str] | None = None, tolerance: float = TOLERANCE,
+    submission: Submission, tasks: Sequence[str] | None = None, tolerance: float = TOLERANCE,
     device: str | None = None, spec: BenchmarkSpec | None = None, stored_dir: Path | None = None,
     embedding_tolerance: float = EMBEDDING_TOLERANCE,
 ) -> dict[str, Any]:
@@ -100,12 +100,12 @@ def reproduce(
     from stages.taskdata import load_task
 
     spec = spec or default_spec()
-    suite = spec.suite(submission.get("suite", "full"))
+    suite = spec.suite(submission.suite)
     chosen = choose_tasks(submission, tasks, spec)
-    entry = get_model_entry(submission["model_id"])
+    entry = get_model_entry(submission.model_id)
     if stored_dir is None:
         stored_dir = paths.REPO_ROOT / "embeddings" / suite.name / entry.model_id
-    recorded = ((submission.get("run_settings") or {}).get("extractor") or {})
+    recorded = submission.settings("extractor")
     extractor = load_extractor(entry, recorded.get("declared_settings"), device=device)
     problems = []
     if recorded.get("weights") not in (None, extractor.identity()):

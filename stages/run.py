@@ -1,20 +1,30 @@
-"""``geneb run``: embed a suite with one model, score every task, write the submission."""
+"""The embed-then-score driver: ``geneb run`` is :func:`embed` then :func:`score`; the DVC stages
+``geneb embed`` and ``geneb score`` (:mod:`stages.pipeline`) call one each.
+
+Both paths make the same embedding folder (task files and sidecars, :mod:`stages.embedding_files`)
+and the same submission from it, so ``geneb run`` reuses what ``dvc repro`` embedded and the other
+way round. The model arrives resolved once by the command
+(:class:`~stages.extractors.registry.ResolvedModel`): the folder's settings record and the
+submission's declared settings are its settings. Each half imports its machinery lazily, so
+``geneb score`` never loads the embedding engines and ``geneb embed`` never loads the probes
+(``stages/code_manifest.py``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stages import paths
-from stages.aggregate import summarize
-from stages.embedding_files import latest_run_records, run_log_path
-from stages.engines import EngineConfig, embed_suite_with_engine
-from stages.extractors.registry import get_model_entry
-from stages.machine import probe_machine
-from stages.scoring import score_suite
-from stages.spec import BenchmarkSpec, default_spec
-from stages.submission import build_submission, write_submission
+from stages.embedding_files import drop_if_code_changed, latest_run_records, run_log_path, write_sidecars
+from stages.engines import EngineConfig
+from stages.extractors.registry import ResolvedModel, resolve_model
+from stages.spec import Suite, default_spec
+
+if TYPE_CHECKING:
+    from stages.manifest import DataHashes
+    from stages.submission import Submission
 
 
 @dataclass(frozen=True)
@@ -26,19 +36,14 @@ class RunPaths:
 
 def default_paths(suite: str, model_id: str) -> RunPaths:
     """Where a run writes: lite results never land in the official ``submissions/``."""
-    base = paths.REPO_ROOT / "results" / suite
+    from stages.submission_store import results_dir
+
+    base = results_dir(suite)
     return RunPaths(
         embeddings=paths.REPO_ROOT / "embeddings" / suite / model_id,
         submission=base / "submissions" / f"{model_id}.json",
         metrics=base / "metrics" / f"{model_id}.json",
     )
-
-
-def metrics_summary(submission: dict[str, Any], spec: BenchmarkSpec) -> dict[str, Any]:
-    """The small per-model metrics file DVC tracks: macro/micro/per-category per regime and metric."""
-    tasks = submission["run_settings"]["suite"]["tasks"]
-    return {"model_id": submission["model_id"], "suite": submission["suite"],
-            **summarize(submission["results"], spec, tasks)}
 
 
 def embedding_machine(emb_dir: Path, task_ids: tuple[str, ...]) -> dict[str, list[str]]:
@@ -50,20 +55,47 @@ def embedding_machine(emb_dir: Path, task_ids: tuple[str, ...]) -> dict[str, lis
             for key in ("device", "torch_cpu_capability")}
 
 
-def write_probe_outputs(model_id: str, suite_name: str, emb_dir: Path, out: RunPaths,
-                        overrides: dict[str, Any] | None = None, progress: bool = True,
-                        declared_settings: dict[str, Any] | None = None,
-                        with_noise_floor: bool = True) -> dict:
-    """Score stored embeddings (both probes, noise floor) and write submission and metrics.
+def embed(model: ResolvedModel, suite: Suite, out_dir: Path, *, device: str | None = None,
+          engine: EngineConfig | None = None, progress: bool = True,
+          data_md5: DataHashes | None = None) -> dict[str, bool]:
+    """Embed every task of ``suite`` into ``out_dir``, reusing valid files; returns task id ->
+    whether it was reused.
 
-    ``declared_settings`` (as recorded by ``geneb embed``) takes precedence over ``overrides``.
+    A folder stamped by other extractor code is recomputed as a whole. ``data_md5`` (the suite's
+    manifest) spares hashing the CSVs.
     """
-    from stages.extractors.registry import apply_overrides
+    from stages.code_hash import extractor_code_hash
+    from stages.engines import embed_suite_with_engine
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = extractor_code_hash(model.entry.extractor)
+    if drop_if_code_changed(out_dir, stamp):
+        print(f"{out_dir}: extractor code changed since these embeddings were made; recomputing")
+    # engine local (default) or ray (params.yaml `engine`): the same files either way
+    status = embed_suite_with_engine(model.model_id, suite, out_dir, model.overrides, device, engine,
+                                     progress, data_md5=data_md5, run_log=run_log_path(out_dir))
+    write_sidecars(out_dir, stamp, model.model_id, model.settings.to_json())
+    computed = [task_id for task_id, reused in status.items() if not reused]
+    print(f"embed {model.model_id} on {suite.name}: {len(computed)} task(s) embedded, "
+          f"{len(status) - len(computed)} reused -> {out_dir}")
+    for task_id in computed:
+        print(f"  embedded {task_id}")
+    return status
+
+
+def score(model: ResolvedModel, suite: Suite, emb_dir: Path, out: RunPaths, *,
+          progress: bool = True, with_noise_floor: bool = True) -> Submission:
+    """Probe the stored embeddings (both probes, noise floor); write submission and metrics."""
+    from stages.aggregate import metrics_summary
     from stages.io_utils import atomic_write_json
+    from stages.machine import probe_machine
+    from stages.scoring import score_suite
+    from stages.submission_build import build_submission
+    from stages.submission_store import write_submission
 
     spec = default_spec()
-    suite = spec.suite(suite_name)
-    entry = get_model_entry(model_id)
+    entry = model.entry
     scores = score_suite(emb_dir, suite.task_ids, spec, with_noise_floor, progress)
     meta = {task_id: task.meta for task_id, task in scores.tasks.items()}
     first = meta[suite.task_ids[0]]["key"]
@@ -73,7 +105,7 @@ def write_probe_outputs(model_id: str, suite_name: str, emb_dir: Path, out: RunP
         "revision": entry.revision,
         "weights": first["weights"],
         "settings": first["settings"],
-        "declared_settings": declared_settings or apply_overrides(entry.settings, overrides).to_json(),
+        "declared_settings": model.settings.to_json(),
         "published_run": entry.published_run,
         "report": {task_id: m.get("report", {}) for task_id, m in meta.items() if m.get("report")},
     }
@@ -90,34 +122,11 @@ def write_probe_outputs(model_id: str, suite_name: str, emb_dir: Path, out: RunP
 def run_model(model_id: str, suite_name: str = "lite", out: RunPaths | None = None,
               overrides: dict[str, Any] | None = None, device: str | None = None,
               progress: bool = True, engine: EngineConfig | None = None,
-              with_noise_floor: bool = True) -> dict:
-    """Embed (with the per-task cache; local or Ray engine) and score; returns the submission."""
-    out = out or default_paths(suite_name, model_id)
+              with_noise_floor: bool = True) -> Submission:
+    """``geneb run``: resolve the model, :func:`embed`, :func:`score`; returns the submission."""
+    model = resolve_model(model_id, overrides)
     suite = default_spec().suite(suite_name)
-    embed_suite_with_engine(model_id, suite, out.embeddings, overrides, device, engine, progress,
-                            run_log=run_log_path(out.embeddings))
-    return write_probe_outputs(model_id, suite_name, out.embeddings, out, overrides, progress,
-                               with_noise_floor=with_noise_floor)
-
-
-def format_summary(submission: dict, spec: BenchmarkSpec, metric: str = "MCC") -> str:
-    """A small per-category table (one column per regime) for the end of a run."""
-    tasks = submission["run_settings"]["suite"]["tasks"] if "run_settings" in submission else spec.task_ids
-    summary = summarize(submission["results"], spec, tasks)
-    rows = [(category, [summary[r][metric]["categories"][category] for r in spec.regimes])
-            for category in summary[spec.regimes[0]][metric]["categories"]]
-    rows.append(("Macro", [summary[r][metric]["macro"] for r in spec.regimes]))
-    rows.append(("Micro", [summary[r][metric]["micro"] for r in spec.regimes]))
-    width = max(len(name) for name, _ in rows)
-    lines = [f"{metric:<{width}}  " + "  ".join(f"{r:>7}" for r in spec.regimes)]
-    for name, values in rows:
-        cells = "  ".join(f"{v:7.3f}" if v is not None else f"{'n/a':>7}" for v in values)
-        lines.append(f"{name:<{width}}  {cells}")
-    return "\n".join(lines)
-
-
-def describe_suite(submission: dict) -> str:
-    suite = submission.get("suite", "full")
-    if suite != "full":
-        return f"suite '{suite}' (a subsample: these are NOT GENEB scores)"
-    return "suite 'full' (GENEB scores)"
+    out = out or default_paths(suite_name, model_id)
+    embed(model, suite, out.embeddings, device=device, engine=engine, progress=progress)
+    return score(model, suite, out.embeddings, out, progress=progress,
+                 with_noise_floor=with_noise_floor)

@@ -23,6 +23,7 @@ from typing import Any
 from stages.noise_floor import NoiseFloor
 from stages.probe import RegimeResult
 from stages.spec import METRICS
+from stages.submission import Scores, Submission
 
 # One test row of a 1,000-row split moves accuracy by 1e-3. Used for protocol numbers of a
 # submission that recorded no noise floor; MTEB's results repository uses the same epsilon.
@@ -38,7 +39,7 @@ def _floor(floor: Mapping | None, regime: str, task_id: str, metric: str) -> flo
 
 
 def compare_to_submission(
-    submission: Mapping, protocol: Mapping[str, Mapping[str, RegimeResult]],
+    submission: Submission, protocol: Mapping[str, Mapping[str, RegimeResult]],
     exact: Mapping[str, Mapping[str, RegimeResult]] | None = None, *,
     same_embeddings: bool | Mapping[str, bool] = True, local_floor: LocalFloor | None = None,
     tolerance: float = TOLERANCE, problems: Sequence[str] = (), label: str = "reproduced",
@@ -48,17 +49,18 @@ def compare_to_submission(
     ``matched`` is true when every row is within its allowance and there are no ``problems``
     (data, embeddings or settings that differ from the submission's).
     """
-    recorded = (submission.get("run_settings") or {}).get("noise_floor")
+    recorded = submission.noise_floor
     kinds = [("protocol", "results", protocol)]
-    if exact is not None and "exact_results" in submission:
+    if exact is not None and submission.exact_results is not None:
         kinds.append(("exact", "exact_results", exact))
     rows = []
     for probe, key, fresh in kinds:
         for task_id, regimes in fresh.items():
             for regime, result in regimes.items():
-                submitted = (submission.get(key) or {}).get(regime, {}).get(task_id)
+                scores = submission.results if key == "results" else submission.exact_results
+                submitted = (scores or {}).get(regime, {}).get(task_id)
                 if submitted is None:
-                    raise ValueError(f"{submission['model_id']}: {key}.{regime}.{task_id} is missing")
+                    raise ValueError(f"{submission.model_id}: {key}.{regime}.{task_id} is missing")
                 for metric in METRICS:
                     noise = _floor(recorded, regime, task_id, metric)
                     exact_rule = probe == "exact" and (
@@ -81,8 +83,8 @@ def compare_to_submission(
                 row["allowed"] = recorded_part + (row["local_noise"] or 0.0)
                 row["ok"] = abs(row["diff"]) <= row["allowed"]
     return {
-        "model_id": submission["model_id"],
-        "suite": submission.get("suite", "full"),
+        "model_id": submission.model_id,
+        "suite": submission.suite,
         "check": label,
         "tolerance": tolerance,
         "same_embeddings": (same_embeddings if isinstance(same_embeddings, bool)
@@ -104,7 +106,7 @@ class _Means:
         self.mean = mean
 
 
-def _as_fresh(scores: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, dict]:
+def _as_fresh(scores: Scores) -> dict[str, dict]:
     fresh: dict[str, dict] = {}
     for regime, tasks in scores.items():
         for task_id, means in tasks.items():
@@ -112,17 +114,16 @@ def _as_fresh(scores: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[s
     return fresh
 
 
-def compare_submissions(current: Mapping, committed: Mapping) -> dict[str, Any]:
+def compare_submissions(current: Submission, committed: Submission) -> dict[str, Any]:
     """A re-made submission against the committed one, by the rules above (``current``'s own
     noise floor serves as this machine's)."""
-    settings = current.get("run_settings") or {}
-    recorded = ((committed.get("run_settings") or {}).get("embedding_sha256") or {})
+    recorded = committed.settings("embedding_sha256")
     same = {task_id: recorded.get(task_id) == checksum
-            for task_id, checksum in (settings.get("embedding_sha256") or {}).items()}
-    floor = settings.get("noise_floor")
+            for task_id, checksum in current.settings("embedding_sha256").items()}
+    floor = current.noise_floor
     local = None if floor is None else (lambda ids: NoiseFloor(floor["variants"], floor["results"]))
-    exact = current.get("exact_results")
-    return compare_to_submission(committed, _as_fresh(current["results"]),
+    exact = current.exact_results
+    return compare_to_submission(committed, _as_fresh(current.results),
                                  None if exact is None else _as_fresh(exact),
                                  same_embeddings=same or False, local_floor=local,
                                  label="re-made")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stages import paths
+from stages.errors import GenebError
 from stages.leaderboard import LEADERBOARD_FILE, TASKS_FILE
 
 SPACE_FILES: tuple[str, ...] = ("index.html", LEADERBOARD_FILE, TASKS_FILE, "README.md")
@@ -25,7 +26,7 @@ PLOTS = "plots"  # optional folder of SVG plots (`geneb plots`), uploaded when p
 DEFAULT_SPACE_ID = "DeepPavlov/geneb-leaderboard"
 
 
-class SyncError(RuntimeError):
+class SyncError(GenebError, RuntimeError):
     """The leaderboard folder is not fit to publish, or no token was given."""
 
 

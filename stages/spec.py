@@ -14,12 +14,13 @@ from pathlib import Path
 import jsonschema
 
 from stages import paths
+from stages.errors import GenebError
 
 REGIMES: tuple[str, ...] = ("full", "10shot", "1shot")
 METRICS: tuple[str, ...] = ("MCC", "Acc", "F1")
 
 
-class SpecError(ValueError):
+class SpecError(GenebError, ValueError):
     """The benchmark definition or a suite file is malformed."""
 
 

@@ -1,166 +1,107 @@
-"""Build and write a submission in the published schema (v1.0) plus GENEB's additions.
+"""The submission record: one model's scores on one suite, as a typed, immutable value.
 
-The published keys (``schema_version, model_id, harness_version, meta, results``) are exactly as
-in the 41 published files, and ``results`` holds the published protocol's numbers. The additions:
-``suite``; ``exact_results``, the exact probe's numbers (:mod:`stages.exact_probe`), the same on
-every machine; and ``run_settings``, which ties every number to exact data, code and machine:
-per-seed scores and fit records of both probes, the protocol's noise floor
-(:mod:`stages.noise_floor`) and the facts the protocol numbers depend on (:mod:`stages.machine`).
+A submission file (``submissions/<model_id>.json`` for the official board,
+``results/<suite>/submissions/<model_id>.json`` for a run on another suite) holds the published
+schema v1.0 keys (``schema_version, model_id, harness_version, meta, results``) and GENEB's
+optional additions (``suite``, ``exact_results``, ``run_settings``). This module is the only
+place that knows that layout, the suite of a file that names none (:data:`DEFAULT_SUITE`: the 41
+published files ran on the full suite) and which tasks a file covers. Validation lives in
+:mod:`stages.validate`, finding and reading files in :mod:`stages.submission_store`, building one
+from probe results in :mod:`stages.submission_build`.
 """
 
 from __future__ import annotations
 
-import json
-import platform
-import subprocess
-from importlib import metadata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stages import HARNESS_VERSION, exact_probe, paths
-from stages.extractors.registry import ModelEntry
-from stages.io_utils import atomic_write_json
-from stages.noise_floor import NoiseFloor
-from stages.probe import RegimeResult
-from stages.spec import METRICS, BenchmarkSpec, Suite
+from stages.spec import BenchmarkSpec
 
 SCHEMA_VERSION = "1.0"
-_PACKAGES = ("numpy", "scipy", "scikit-learn", "pandas", "torch", "transformers", "tokenizers",
-             "threadpoolctl", "dvc")
+DEFAULT_SUITE = "full"  # the suite of a submission that names none (every published file)
+
+Scores = Mapping[str, Mapping[str, Mapping[str, float]]]  # regime -> task id -> metric -> mean
 
 
-def package_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+def claimed_suite(data: Mapping[str, Any]) -> Any:
+    """The suite a parsed (possibly invalid) file claims: its ``suite``, else the default."""
+    return data.get("suite", DEFAULT_SUITE)
 
 
-HARNESS_PATHS = ("stages", "benchmark", "pyproject.toml")  # the code and definition behind a number
+@dataclass(frozen=True)
+class Submission:
+    """One submission file's content; :meth:`to_json` gives back the same JSON object.
 
-
-def code_revision() -> str | None:
-    """The last git commit that changed the harness, with ``-dirty`` when it has local changes.
-
-    The last commit touching :data:`HARNESS_PATHS`, not ``HEAD``: committing results (or docs)
-    does not change the code, so re-running at the next commit records the same revision and
-    reproduces the same submission file. Checking it out gives exactly the code that ran.
+    Frozen at the top level; the nested mappings are the parsed JSON and are not copied, so treat
+    them as read-only.
     """
-    try:
-        commit = subprocess.run(["git", "log", "-1", "--format=%H", "--", *HARNESS_PATHS],
-                                cwd=paths.REPO_ROOT, text=True, capture_output=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", *HARNESS_PATHS],
-                               cwd=paths.REPO_ROOT, text=True, capture_output=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    if not commit:
-        return None
-    return f"{commit}-dirty" if dirty else commit
 
+    schema_version: str
+    model_id: str
+    harness_version: str
+    meta: Mapping[str, Any]
+    results: Scores
+    declared_suite: str | None = None  # ``suite`` as written (``None``: the published files)
+    exact_results: Scores | None = None
+    run_settings: Mapping[str, Any] | None = None
+    path: Path | None = field(default=None, compare=False)  # where it was read from, if anywhere
 
-def _by_regime(results: dict[str, dict[str, RegimeResult]], spec: BenchmarkSpec,
-               task_ids: tuple[str, ...]) -> tuple[dict, dict]:
-    """(regime -> task -> metric means, regime -> task -> per-seed scores and fit records)."""
-    means: dict[str, dict[str, dict[str, float]]] = {regime: {} for regime in spec.regimes}
-    per_seed: dict[str, dict[str, dict]] = {regime: {} for regime in spec.regimes}
-    for task_id in task_ids:
-        for regime, result in results[task_id].items():
-            means[regime][task_id] = {metric: result.mean[metric] for metric in METRICS}
-            per_seed[regime][task_id] = {"seeds": result.seeds, **result.per_seed,
-                                         **result.fit_record()}
-    return means, per_seed
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], path: Path | None = None) -> Submission:
+        """The record of a parsed file (validate it first: :func:`stages.validate.check_submission`)."""
+        return cls(schema_version=data["schema_version"], model_id=data["model_id"],
+                   harness_version=data["harness_version"], meta=data["meta"],
+                   results=data["results"], declared_suite=data.get("suite"),
+                   exact_results=data.get("exact_results"), run_settings=data.get("run_settings"),
+                   path=None if path is None else Path(path))
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object, keys in the file order (published keys first, additions after)."""
+        data: dict[str, Any] = {"schema_version": self.schema_version, "model_id": self.model_id,
+                                "harness_version": self.harness_version}
+        if self.declared_suite is not None:
+            data["suite"] = self.declared_suite
+        data.update(meta=self.meta, results=self.results)
+        if self.exact_results is not None:
+            data["exact_results"] = self.exact_results
+        if self.run_settings is not None:
+            data["run_settings"] = self.run_settings
+        return data
 
-def exact_probe_settings() -> dict[str, Any]:
-    return {"objective": "the protocol's (scikit-learn LogisticRegression, C=1, L2, "
-                         "unpenalised intercept, multinomial above two classes)",
-            "solver": "Newton (two classes), scikit-learn newton-cholesky/newton-cg (more)",
-            "dtype": "float64", "tol": exact_probe.EXACT_TOL,
-            "tol_meaning": "max |gradient| of the mean-loss objective <= tol * max(1, max|x|)",
-            "tie_band": exact_probe.TIE_BAND}
+    @property
+    def suite(self) -> str:
+        return self.declared_suite or DEFAULT_SUITE
 
+    @property
+    def is_full_suite(self) -> bool:
+        return self.suite == DEFAULT_SUITE
 
-def committed_submission(path: Path) -> dict[str, Any] | None:
-    """The version of a submission file in the last commit (``None`` outside git or if new)."""
-    path = Path(path).resolve()
-    try:
-        relative = path.relative_to(paths.REPO_ROOT).as_posix()
-        shown = subprocess.run(["git", "show", f"HEAD:{relative}"], cwd=paths.REPO_ROOT,
-                               capture_output=True, check=True).stdout
-        return json.loads(shown)
-    except (ValueError, OSError, subprocess.CalledProcessError):
-        return None
+    def describe_suite(self) -> str:
+        """How a report names the suite, warning that a subsample's scores are not GENEB scores."""
+        if not self.is_full_suite:
+            return f"suite '{self.suite}' (a subsample: these are NOT GENEB scores)"
+        return "suite 'full' (GENEB scores)"
 
+    def task_ids(self, spec: BenchmarkSpec) -> tuple[str, ...]:
+        """The tasks it ran on: those its run settings record, else all of its suite's."""
+        recorded = self.settings("suite").get("tasks")
+        return tuple(recorded) if recorded else spec.suite(self.suite).task_ids
 
-def build_submission(
-    entry: ModelEntry,
-    suite: Suite,
-    spec: BenchmarkSpec,
-    results: dict[str, dict[str, RegimeResult]],
-    *,
-    extractor: dict[str, Any],
-    data_hashes: dict[str, dict[str, str]],
-    exact: dict[str, dict[str, RegimeResult]] | None = None,
-    noise: NoiseFloor | None = None,
-    machine: dict[str, Any] | None = None,
-    fit_dtype: str | None = None,
-    embedding_sha256: dict[str, str] | None = None,
-    submitted_by: str = "",
-    provenance: str = "self-reported",
-) -> dict[str, Any]:
-    """``results`` and ``exact`` map task id -> regime -> result (protocol and exact probe)."""
-    by_regime, per_seed = _by_regime(results, spec, suite.task_ids)
-    submission: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "model_id": entry.model_id,
-        "harness_version": HARNESS_VERSION,
-        "suite": suite.name,
-        "meta": {
-            "display": entry.display,
-            "params": entry.params,
-            "url": entry.url,
-            "zero_shot": entry.zero_shot,
-            "training_data": entry.training_data,
-            "provenance": provenance,
-            "submitted_by": submitted_by,
-        },
-        "results": by_regime,
-    }
-    settings: dict[str, Any] = {
-        "harness_version": HARNESS_VERSION,
-        "code_revision": code_revision(),
-        "suite": {"name": suite.name, "subsample": suite.is_subsample,
-                  "tasks": list(suite.task_ids)},
-        "dataset": {"repo_id": spec.dataset.repo_id, "revision": spec.dataset.revision},
-        "data_md5": data_hashes,
-        **({"embedding_sha256": embedding_sha256} if embedding_sha256 else {}),
-        "extractor": extractor,
-        "probe": {
-            "estimator": "sklearn.linear_model.LogisticRegression",
-            "max_iter": spec.protocol.max_iter,
-            "seeds": list(spec.protocol.seeds),
-            "few_shot_k": list(spec.protocol.few_shot_k),
-            "other_settings": "scikit-learn defaults (lbfgs, L2, C=1, no class weights, no scaling)",
-            **({"fit_dtype": fit_dtype} if fit_dtype else {}),
-            **({"exact": exact_probe_settings()} if exact is not None else {}),
-        },
-        "packages": package_versions(),
-        **({"machine": machine} if machine is not None else {}),
-        "per_seed": per_seed,
-    }
-    if exact is not None:
-        submission["exact_results"], settings["exact_per_seed"] = _by_regime(exact, spec,
-                                                                             suite.task_ids)
-    if noise is not None:
-        settings["noise_floor"] = noise.to_json()
-    submission["run_settings"] = settings
-    return submission
+    def settings(self, key: str) -> Mapping[str, Any]:
+        """One section of ``run_settings`` (empty when the file has none, as published ones)."""
+        return (self.run_settings or {}).get(key) or {}
 
+    def per_seed(self, exact: bool = False) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
+        """regime -> task id -> per-seed scores and fit record, of either probe (may be empty)."""
+        return self.settings("exact_per_seed" if exact else "per_seed")
 
-def write_submission(path: Path, submission: dict[str, Any]) -> Path:
-    atomic_write_json(Path(path), submission)
-    return Path(path)
+    @property
+    def noise_floor(self) -> Mapping[str, Any] | None:
+        """The recorded machine noise floor of the protocol numbers (``None``: not measured)."""
+        return self.settings("noise_floor") or None
+
+    def noise_floor_results(self) -> Scores | None:
+        """regime -> task id -> metric -> floor, where recorded."""
+        return (self.noise_floor or {}).get("results")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from stages.errors import GenebError
 from stages.io_utils import file_md5
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ _INVALID = re.compile(f"[^ACGTN{AMBIGUITY_CODES}]")
 _LABEL = re.compile(r"^-?\d+$")
 
 
-class TaskDataError(ValueError):
+class TaskDataError(GenebError, ValueError):
     """A task CSV is missing or malformed; the message names the file, row and problem."""
 
 

@@ -30,7 +30,9 @@ import numpy as np
 from scipy import stats
 
 from stages.aggregate import summarize_regime
+from stages.errors import GenebError
 from stages.spec import BenchmarkSpec
+from stages.submission import Submission
 
 LEVEL = 0.95
 N_RESAMPLES = 1000
@@ -42,7 +44,7 @@ PUBLISHED_LIMITS = (
 )
 
 
-class NoPerSeedScores(ValueError):
+class NoPerSeedScores(GenebError, ValueError):
     """The submission has no per-seed scores (e.g. a published, means-only file)."""
 
 
@@ -73,14 +75,6 @@ class RankInterval:
         return f"{self.rank} ({self.lo}-{self.hi})"
 
 
-def submission_task_ids(submission: Mapping, spec: BenchmarkSpec) -> tuple[str, ...]:
-    """The tasks a submission ran on: its recorded suite, else the suite it names (default full)."""
-    settings = submission.get("run_settings") or {}
-    if settings.get("suite", {}).get("tasks"):
-        return tuple(settings["suite"]["tasks"])
-    return spec.suite(submission.get("suite", "full")).task_ids
-
-
 def t_interval(values: Sequence[float], level: float = LEVEL) -> Interval:
     """Student-t interval of the mean of ``values`` (sample sd, ``n - 1`` degrees of freedom)."""
     data = np.asarray(values, dtype=float)
@@ -94,9 +88,10 @@ def t_interval(values: Sequence[float], level: float = LEVEL) -> Interval:
     return Interval(mean, mean - half, mean + half, int(data.size))
 
 
-def _per_seed_block(submission: Mapping, regime: str, task_ids: Sequence[str]) -> dict[str, dict]:
-    name = submission.get("model_id", "<submission>")
-    block = (submission.get("run_settings") or {}).get("per_seed", {}).get(regime)
+def _per_seed_block(submission: Submission, regime: str, task_ids: Sequence[str]
+                    ) -> Mapping[str, Mapping]:
+    name = submission.model_id
+    block = submission.per_seed().get(regime)
     if not block:
         raise NoPerSeedScores(
             f"{name}: no run_settings.per_seed.{regime} (a means-only submission); "
@@ -117,20 +112,20 @@ def _per_seed_block(submission: Mapping, regime: str, task_ids: Sequence[str]) -
 
 
 def seed_intervals(
-    submission: Mapping, regime: str, metric: str, spec: BenchmarkSpec, level: float = LEVEL
+    submission: Submission, regime: str, metric: str, spec: BenchmarkSpec, level: float = LEVEL
 ) -> dict:
     """``{"tasks", "categories", "macro", "micro"}`` intervals over seeds for one regime and metric.
 
     Raises :class:`NoPerSeedScores` for a means-only submission.
     """
-    task_ids = submission_task_ids(submission, spec)
+    task_ids = submission.task_ids(spec)
     block = _per_seed_block(submission, regime, task_ids)
     n_seeds = len(block[task_ids[0]]["seeds"])
     for task_id in task_ids:
         values = block[task_id].get(metric)
         if not isinstance(values, list) or len(values) != n_seeds:
             raise ValueError(
-                f"{submission.get('model_id')}: run_settings.per_seed.{regime}.{task_id}.{metric} "
+                f"{submission.model_id}: run_settings.per_seed.{regime}.{task_id}.{metric} "
                 f"must be a list of {n_seeds} per-seed values, got {values!r}"
             )
     per_seed_summaries = [  # seed i's Category/Macro/Micro, computed from every task's seed-i score
@@ -154,15 +149,15 @@ def seed_intervals(
 
 
 def score_matrix(
-    submissions: Sequence[Mapping], regime: str, metric: str, task_ids: Sequence[str]
+    submissions: Sequence[Submission], regime: str, metric: str, task_ids: Sequence[str]
 ) -> tuple[list[str], np.ndarray]:
     """Model ids and a models x tasks array of one regime's metric (NaN where missing or null)."""
     ids, rows = [], []
     for submission in submissions:
-        results = submission.get("results", {}).get(regime, {})
+        results = submission.results.get(regime, {})
         row = [results.get(t, {}).get(metric) for t in task_ids]
         rows.append([np.nan if v is None else float(v) for v in row])
-        ids.append(submission["model_id"])
+        ids.append(submission.model_id)
     return ids, np.asarray(rows, dtype=float).reshape(len(ids), len(task_ids))
 
 
@@ -201,7 +196,7 @@ def bootstrap_draws(groups: Sequence[np.ndarray], n_resamples: int = N_RESAMPLES
 
 
 def rank_intervals(
-    submissions: Sequence[Mapping], regime: str, metric: str, spec: BenchmarkSpec,
+    submissions: Sequence[Submission], regime: str, metric: str, spec: BenchmarkSpec,
     task_ids: Sequence[str] | None = None, n_resamples: int = N_RESAMPLES,
     seed: int = BOOTSTRAP_SEED, level: float = LEVEL, kind: str = "macro",
 ) -> dict[str, RankInterval | None]:
@@ -216,7 +211,7 @@ def rank_intervals(
     if complete.size == 0:
         return out
     official = np.array([
-        summarize_regime(submissions[i]["results"][regime], spec, task_ids)[metric][kind]
+        summarize_regime(submissions[i].results[regime], spec, task_ids)[metric][kind]
         for i in complete
     ])
     point = ranks_of(official)
@@ -232,7 +227,7 @@ def rank_intervals(
 
 
 def rank_table(
-    submissions: Sequence[Mapping], spec: BenchmarkSpec, task_ids: Sequence[str] | None = None,
+    submissions: Sequence[Submission], spec: BenchmarkSpec, task_ids: Sequence[str] | None = None,
     regimes: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
     n_resamples: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED,
 ) -> dict[str, dict[str, dict[str, RankInterval | None]]]:

@@ -25,8 +25,10 @@ from typing import Any
 import jsonschema
 
 from stages import paths
+from stages.errors import GenebError
 from stages.model_meta import PROVENANCES, RESTRICTED_PROVENANCES, ModelMeta, default_model_meta
 from stages.spec import METRICS, BenchmarkSpec, default_spec
+from stages.submission import DEFAULT_SUITE, claimed_suite
 
 MAX_FILE_BYTES = 4 * 1024 * 1024  # a full submission with per-seed run settings is ~0.5 MB
 MAX_MODEL_ID_LENGTH = 100
@@ -54,7 +56,7 @@ class Checked:
     problems: list[Problem] = field(default_factory=list)
 
 
-class SubmissionError(ValueError):
+class SubmissionError(GenebError, ValueError):
     """Raised where invalid submissions must stop a build; the message lists every problem."""
 
     def __init__(self, problems: Sequence[Problem]):
@@ -69,7 +71,7 @@ class _NonFinite:
         self.literal = literal
 
 
-class _DuplicateKey(ValueError):
+class _DuplicateKey(GenebError, ValueError):
     pass
 
 
@@ -165,13 +167,17 @@ def check_submission(
     name: str,
     *,
     stem: str | None = None,
-    suite: str = "full",
+    suite: str | None = None,
     spec: BenchmarkSpec | None = None,
     model_meta: dict[str, ModelMeta] | None = None,
 ) -> list[Problem]:
-    """Every problem of a parsed submission meant for the ``suite`` leaderboard."""
+    """Every problem of a parsed submission meant for the ``suite`` leaderboard (``None``: the
+    suite the file claims)."""
     spec = spec or default_spec()
     model_meta = default_model_meta() if model_meta is None else model_meta
+    claimed = claimed_suite(data)
+    if suite is None:
+        suite = claimed if isinstance(claimed, str) and claimed in spec.suites else DEFAULT_SUITE
     expected = spec.suite(suite)
     problems: list[Problem] = []
 
@@ -195,7 +201,6 @@ def check_submission(
             add("model_id", f"{model_id!r} does not match the file name {stem + '.json'!r} "
                             "(a submission is stored as <model_id>.json)")
 
-    claimed = data.get("suite", "full")
     if isinstance(claimed, str):
         problems.extend(_suite_problems(data, name, claimed, expected.name, spec))
         if claimed in spec.suites:
@@ -314,8 +319,9 @@ def _run_settings_problems(data: dict, name: str, spec: BenchmarkSpec) -> list[P
     return found
 
 
-def validate_file(path: Path, suite: str = "full", **context: Any) -> Checked:
-    """Read and check one file (``context``: optional ``spec`` and ``model_meta``)."""
+def validate_file(path: Path, suite: str | None = None, **context: Any) -> Checked:
+    """Read and check one file for ``suite`` (``None``: the suite it claims; ``context``:
+    optional ``spec`` and ``model_meta``)."""
     checked = read_submission(path)
     if checked.data is not None:
         stem = checked.path.name[:-5] if checked.path.name.endswith(".json") else None
@@ -326,7 +332,8 @@ def validate_file(path: Path, suite: str = "full", **context: Any) -> Checked:
     return checked
 
 
-def validate_files(files: Sequence[Path], suite: str = "full", **context: Any) -> list[Checked]:
+def validate_files(files: Sequence[Path], suite: str | None = None, **context: Any
+                   ) -> list[Checked]:
     """Check every file, then model ids that clash ignoring case (they collide on some disks)."""
     results = [validate_file(path, suite, **context) for path in files]
     by_folded: dict[str, list[Checked]] = {}

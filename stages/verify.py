@@ -24,13 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from stages import paths
+from stages.errors import GenebError
 from stages.reproduce import check_data_hashes, choose_tasks, recorded_checksum
 from stages.score_check import TOLERANCE, compare_to_submission
 from stages.scoring import score_stored_task, suite_noise_floor
 from stages.spec import BenchmarkSpec, default_spec
+from stages.submission import Submission
 
 
-class PullError(RuntimeError):
+class PullError(GenebError, RuntimeError):
     """``dvc pull`` failed; the message carries DVC's own output."""
 
 
@@ -61,13 +63,13 @@ def pull(repo: Path, targets: Sequence[Path], remote: str | None = None,
 
 
 def verify(
-    submission: Mapping, repo: Path = paths.REPO_ROOT, tasks: Sequence[str] | None = None,
+    submission: Submission, repo: Path = paths.REPO_ROOT, tasks: Sequence[str] | None = None,
     remote: str | None = None, tolerance: float = TOLERANCE, do_pull: bool = True,
     spec: BenchmarkSpec | None = None, env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Pull (unless ``do_pull`` is false), re-score and compare; returns the check report."""
     spec = spec or default_spec()
-    model_id, suite = submission["model_id"], submission.get("suite", "full")
+    model_id, suite = submission.model_id, submission.suite
     chosen = choose_tasks(submission, tasks, spec)
     directory = embeddings_dir(repo, suite, model_id)
     files = {task_id: directory / f"{task_id}.npz" for task_id in chosen}

@@ -82,7 +82,7 @@ def writer_submission(spec: BenchmarkSpec):
     from stages.extractors.registry import get_model_entry
     from stages.noise_floor import NoiseFloor
     from stages.probe import RegimeResult
-    from stages.submission import build_submission
+    from stages.submission_build import build_submission
 
     def make(suite_name: str = "lite") -> dict:
         suite = spec.suite(suite_name)
@@ -108,6 +108,6 @@ def writer_submission(spec: BenchmarkSpec):
         return build_submission(get_model_entry("kmer-4"), suite, spec, results,
                                 extractor={"family": "kmer", "settings": {"options": {"k": 4}}},
                                 data_hashes=hashes, exact=exact,
-                                noise=NoiseFloor(["perturbation 1"], floor))
+                                noise=NoiseFloor(["perturbation 1"], floor)).to_json()
 
     return make

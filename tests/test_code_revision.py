@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 
-from stages import paths, submission
+from stages import code_hash, paths
 from stages.dvc_scratch import commit_all, run
 
 
@@ -20,17 +20,17 @@ def test_revision_follows_harness_commits_not_head(tmp_path, monkeypatch):
     head = commit_all(repo, "results")
     assert head != code
     monkeypatch.setattr(paths, "REPO_ROOT", repo)
-    assert submission.code_revision() == code
+    assert code_hash.code_revision() == code
     (repo / "stages" / "probe.py").write_text("# v2, not committed\n")
-    assert submission.code_revision() == f"{code}-dirty"
+    assert code_hash.code_revision() == f"{code}-dirty"
     (repo / "benchmark").mkdir()
     (repo / "benchmark" / "suites.json").write_text("{}\n")
     newer = commit_all(repo, "code and definition")
-    assert submission.code_revision() == newer
+    assert code_hash.code_revision() == newer
 
 
 def test_outside_git_there_is_no_revision(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "REPO_ROOT", tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
-    assert submission.code_revision() is None
+    assert code_hash.code_revision() is None
     assert subprocess.run(["git", "rev-parse"], cwd=tmp_path, capture_output=True).returncode != 0

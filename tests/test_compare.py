@@ -11,18 +11,16 @@ from helpers import KMER4_LITE, hand_macro
 
 from stages import paths
 from stages.cli import main
-from stages.compare import (
-    SubmissionNotFound,
-    compare,
-    find_submission,
-    format_comparison,
-    load_submission,
-)
+from stages.compare import compare, format_comparison
+from stages.submission import Submission
+from stages.submission_store import SubmissionNotFound, find_submission, load_submission
 
 
-def lite_submission(model_id: str, values: dict[str, float]) -> dict:
-    return {"model_id": model_id, "suite": "lite",
-            "results": {"full": {t: {"MCC": v, "Acc": 0.5, "F1": 0.5} for t, v in values.items()}}}
+def lite_submission(model_id: str, values: dict[str, float]) -> Submission:
+    return Submission(
+        schema_version="1.0", model_id=model_id, harness_version="test", meta={},
+        declared_suite="lite",
+        results={"full": {t: {"MCC": v, "Acc": 0.5, "F1": 0.5} for t, v in values.items()}})
 
 
 def exact_two_sided_p(diffs: list[float]) -> float:
@@ -82,10 +80,10 @@ def test_published_pair_agrees_with_hand_macro_and_counts(spec):
     b = load_submission(find_submission("GROVER", directory))
     result = compare(a, b, spec, regime="10shot", metric="F1")
     assert result["n_tasks"] == 100 and sum(result["wins"].values()) == 100
-    hand = [hand_macro({t: v["F1"] for t, v in s["results"]["10shot"].items()}, spec)
+    hand = [hand_macro({t: v["F1"] for t, v in s.results["10shot"].items()}, spec)
             for s in (a, b)]
     assert (result["macro"]["a"], result["macro"]["b"]) == pytest.approx(hand, abs=1e-12)
-    wins_a = sum(a["results"]["10shot"][t]["F1"] - b["results"]["10shot"][t]["F1"] > 1e-4
+    wins_a = sum(a.results["10shot"][t]["F1"] - b.results["10shot"][t]["F1"] > 1e-4
                  for t in spec.task_ids)
     assert result["wins"]["a"] == wins_a
     assert [c["category"] for c in result["categories"]] == list(spec.category_order)

@@ -143,3 +143,10 @@ def test_cli_exit_code_and_message(fresh, capsys):
     assert main(["lockcheck", "--repo", str(fresh)]) == 1
     out = capsys.readouterr().out
     assert "score@kmer-3: code changed: stages/aggregate.py (modified)" in out
+
+
+def test_unusable_params_is_a_finding_not_a_crash(fresh):
+    edit_params(fresh, lambda params: params["models"].update({"not-registered": {"settings": {}}}))
+    report = check_lock(fresh)
+    assert any(f.stage == "params.yaml" and "field 'models.not-registered'" in f.why
+               for f in report.findings), format_report(report)

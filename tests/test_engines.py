@@ -9,8 +9,8 @@ import pytest
 
 from stages.embed import embed_suite
 from stages.embedding_files import read_embeddings
-from stages.engines import EngineConfig, embed_suite_with_engine, resolve_engine, same_embeddings
-from stages.engines.config import EngineConfigError, engine_config, read_engine_section
+from stages.engines import EngineConfig, embed_suite_with_engine, same_embeddings
+from stages.engines.config import EngineConfigError, engine_config
 from stages.engines.shards import (
     Shard,
     TaskAssembly,
@@ -20,6 +20,7 @@ from stages.engines.shards import (
     processing_order,
 )
 from stages.extractors.registry import get_model_entry, load_extractor
+from stages.params import ParamsError, read_engine_section, resolve_engine
 
 
 def test_default_engine_is_local_and_params_then_flags_override(tmp_path):
@@ -51,7 +52,7 @@ def test_bad_engine_settings_are_named(section, message):
 def test_engine_section_must_be_a_mapping(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("engine: ray\n")
-    with pytest.raises(EngineConfigError, match="'engine' must be a mapping"):
+    with pytest.raises(ParamsError, match="'engine' must be a mapping"):
         read_engine_section(params)
 
 

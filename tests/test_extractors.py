@@ -17,6 +17,7 @@ from stages.extractors import batching
 from stages.extractors.base import ExtractorSettings, report_delta
 from stages.extractors.hf import OPTIONS, ExtractorLoadError
 from stages.extractors.registry import FAMILIES, get_model_entry, load_extractor, registered_models
+from stages.model_meta import model_card
 
 
 def official_ids() -> list[str]:
@@ -74,7 +75,8 @@ def test_registry_settings_are_valid_for_their_family():
 def test_anticapt_entry_is_labelled_as_a_fine_tune():
     entry = get_model_entry("hyenadna-tiny-1k-anticapt")
     assert entry.extractor == "hyena" and entry.source.startswith("package:anticapt/")
-    assert "fine-tune" in entry.display.lower() and "LongSafari/hyenadna-tiny-1k-seqlen-hf" in entry.training_data
+    card = model_card("hyenadna-tiny-1k-anticapt")
+    assert "fine-tune" in card.display.lower() and "LongSafari/hyenadna-tiny-1k-seqlen-hf" in card.training_data
 
 
 def test_caduceus_fails_clearly_on_cpu_before_any_download():

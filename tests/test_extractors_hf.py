@@ -116,7 +116,7 @@ def registry(tmp_path_factory) -> Path:
     models = {}
     for model_id, (build, family, options) in MODELS.items():
         source = build(root / model_id)
-        models[model_id] = {"extractor": family, "display": model_id, "params": 0, "source": source,
+        models[model_id] = {"extractor": family, "source": source,
                             "settings": {"dtype": "auto", "options": options, "batch_size": 16}}
     path = root / "model_registry.yaml"
     path.write_text(yaml.safe_dump({"models": models}))

@@ -22,6 +22,7 @@ from stages.leaderboard import (
     stale_files,
 )
 from stages.model_meta import default_model_meta
+from stages.submission import Submission
 from stages.validate import SubmissionError
 
 
@@ -160,7 +161,8 @@ def test_a_partial_row_gets_nulls_never_a_mean_over_fewer_tasks(published, spec,
     results = copy.deepcopy(published["GROVER"]["results"])
     missing = spec.task_ids[0]  # a Histone Mod. task
     del results["full"][missing]
-    entry = Entry("GROVER", default_model_meta()["GROVER"], results)
+    entry = Entry(Submission.from_json({**published["GROVER"], "results": results}),
+                  default_model_meta()["GROVER"])
     row, task_row = build_rows(entry, "full", spec, spec.task_ids)
     cats, _, _ = hand_scores(published["GROVER"]["results"]["full"], "MCC")
     assert row["cat_MCC"]["Histone Mod."] is None
@@ -168,7 +170,7 @@ def test_a_partial_row_gets_nulls_never_a_mean_over_fewer_tasks(published, spec,
     assert row["cat_MCC"]["Promoters"] == pytest.approx(cats["Promoters"], abs=1e-12)
     assert task_row["task_MCC"][missing] is None
 
-    complete = Entry("MutBERT", default_model_meta()["MutBERT"], published["MutBERT"]["results"])
+    complete = Entry(Submission.from_json(published["MutBERT"]), default_model_meta()["MutBERT"])
     board, _ = build_payloads([entry, complete], spec.suite("full"), spec)
     assert [r["model"] for r in board["data"]["full"]] == ["MutBERT", "GROVER"]  # nulls last
 
@@ -218,7 +220,7 @@ def test_model_meta_keeps_the_published_fields_and_describes_every_model(tmp_pat
     from stages.model_meta import ModelMetaError, load_model_meta
 
     meta = load_model_meta()
-    assert set(meta) == set(published)
+    assert set(published) <= set(meta)  # the other cards: tests/test_catalogue.py
     reference = paths.REPO_ROOT.parent / "shared" / "reference" / "geneb" / "model_meta.json"
     if reference.is_file():
         for model_id, entry in json.loads(reference.read_text()).items():

@@ -64,14 +64,14 @@ def test_packed_logs_reproduce_the_published_submission(grover_logs, published, 
     meta = default_model_meta()["GROVER"]
     report = pack_logs(grover_logs, meta, spec)
     assert report.complete and report.lines() == []
-    assert report.submission["results"] == published["GROVER"]["results"]
-    assert report.submission["meta"]["display"] == "GROVER"
-    assert check_submission(report.submission, "packed", stem="GROVER") == []
+    assert report.submission.results == published["GROVER"]["results"]
+    assert report.submission.meta["display"] == "GROVER"
+    assert check_submission(report.submission.to_json(), "packed", stem="GROVER") == []
 
 
 def test_cli_pack_writes_a_valid_submission(grover_logs, tmp_path, published, capsys):
     out = tmp_path / "out" / "GROVER.json"
-    assert main(["pack", str(grover_logs), "--model-id", "GROVER", "--out", str(out)]) == 0
+    assert main(["pack", str(grover_logs), "--model-id", "GROVER", "--suite", "full", "--out", str(out)]) == 0
     assert "(valid)" in capsys.readouterr().err
     assert json.loads(out.read_text())["results"] == published["GROVER"]["results"]
 
@@ -88,13 +88,13 @@ def test_missing_tasks_and_regimes_are_reported_and_nothing_is_written(grover_lo
     assert not report.complete
 
     out = tmp_path / "GROVER.json"
-    assert main(["pack", str(grover_logs), "--model-id", "GROVER", "--out", str(out)]) == 1
+    assert main(["pack", str(grover_logs), "--model-id", "GROVER", "--suite", "full", "--out", str(out)]) == 1
     stdout = capsys.readouterr().out
     assert f"missing: regime full: 1 task(s): {gone_full}" in stdout
     assert f"missing: regime 1shot: 2 task(s): {spec.task_ids[70]}, {spec.task_ids[71]}" in stdout
     assert not out.exists()
 
-    assert main(["pack", str(grover_logs), "--model-id", "GROVER", "--out", str(out),
+    assert main(["pack", str(grover_logs), "--model-id", "GROVER", "--suite", "full", "--out", str(out),
                  "--allow-incomplete"]) == 1  # written, but validation names the gaps
     assert out.exists()
     assert "results/full: missing 1 of 100 tasks" in capsys.readouterr().out
@@ -119,7 +119,7 @@ def test_strays_conflicts_and_bad_values(grover_logs, spec):
     chosen = pack_logs(grover_logs, default_model_meta()["GROVER"], spec,
                        extractor="groverextractor")
     assert not any("several files" in e for e in chosen.errors)
-    assert task in chosen.submission["results"]["full"]
+    assert task in chosen.submission.results["full"]
 
 
 def test_metadata_for_a_model_not_in_model_meta():

@@ -11,8 +11,10 @@ import json
 import pytest
 
 from stages import paths
-from stages.run import RunPaths, metrics_summary, run_model
+from stages.aggregate import metrics_summary
+from stages.run import RunPaths, run_model
 from stages.score_check import compare_submissions, format_check
+from stages.submission import Submission
 
 KMER4 = paths.REPO_ROOT / "results" / "lite" / "submissions" / "kmer-4.json"
 
@@ -26,7 +28,7 @@ def committed() -> dict:
 def remade(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("pinned")
     out = RunPaths(root / "emb", root / "sub.json", root / "metrics.json")
-    return json.loads(json.dumps(run_model("kmer-4", "lite", out, progress=False)))
+    return json.loads(json.dumps(run_model("kmer-4", "lite", out, progress=False).to_json()))
 
 
 def test_exact_numbers_are_identical(committed, remade):
@@ -48,7 +50,7 @@ def test_same_data_and_byte_identical_embeddings(committed, remade):
 
 
 def test_protocol_numbers_within_the_noise_floor(committed, remade):
-    report = compare_submissions(remade, committed)
+    report = compare_submissions(Submission.from_json(remade), Submission.from_json(committed))
     assert report["matched"], format_check(report)
     recorded = committed["run_settings"]["noise_floor"]
     assert recorded["variants"], "the committed floor was measured, not left empty"
@@ -56,4 +58,4 @@ def test_protocol_numbers_within_the_noise_floor(committed, remade):
 
 def test_committed_metrics_file_summarises_the_committed_submission(committed, spec):
     metrics = json.loads((paths.REPO_ROOT / "results/lite/metrics/kmer-4.json").read_text())
-    assert metrics == json.loads(json.dumps(metrics_summary(committed, spec)))
+    assert metrics == json.loads(json.dumps(metrics_summary(Submission.from_json(committed), spec)))

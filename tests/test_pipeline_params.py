@@ -9,18 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages import paths, pipeline
+from stages import params as params_file
+from stages import paths
+from stages.code_hash import extractor_code_hash
 from stages.code_manifest import STEP_CODE
-from stages.embedding_files import read_embeddings
-from stages.pipeline import (
-    CODE_STAMP,
-    SETTINGS_RECORD,
-    PipelineError,
-    embed_stage,
-    load_params,
-    resolve_overrides,
-    score_stage,
-)
+from stages.embedding_files import CODE_STAMP, SETTINGS_RECORD, read_embeddings
+from stages.extractors.registry import RegistryError
+from stages.params import ParamsError, load_params, resolve_overrides
+from stages.pipeline import PipelineError, embed_stage, score_stage
 
 DVC_YAML = yaml.safe_load((paths.REPO_ROOT / "dvc.yaml").read_text())
 
@@ -48,9 +44,23 @@ def test_repository_params_are_valid_and_lite_by_default():
 ])
 def test_bad_params_name_file_and_field(tmp_path, body, field):
     path = write_params(tmp_path, body)
-    with pytest.raises(PipelineError) as err:
+    with pytest.raises(ParamsError) as err:
         load_params(path)
     assert str(path) in str(err.value) and field in str(err.value)
+
+
+def test_engine_section_is_checked_with_the_rest(tmp_path):
+    path = write_params(tmp_path, {"suite": "lite", "models": {"kmer-4": {}},
+                                   "engine": {"shard_size": 0}})
+    with pytest.raises(ParamsError, match=r"field 'engine': engine.shard_size must be >= 1") as err:
+        load_params(path)
+    assert str(path) in str(err.value)
+
+
+def test_written_params_read_back_the_same(tmp_path):
+    params = load_params()
+    again = load_params(params_file.write_params(params, tmp_path / "params.yaml"))
+    assert (again.suite, again.models, again.engine) == (params.suite, params.models, params.engine)
 
 
 def test_overrides_come_from_params_or_json_never_both(tmp_path):
@@ -59,11 +69,11 @@ def test_overrides_come_from_params_or_json_never_both(tmp_path):
     assert resolve_overrides("kmer-4", None, path) == {"strand": "both"}
     assert resolve_overrides("kmer-4", '{"layer": -2}', None) == {"layer": -2}
     assert resolve_overrides("kmer-4", None, None) is None
-    with pytest.raises(PipelineError, match="not both"):
+    with pytest.raises(ParamsError, match="not both"):
         resolve_overrides("kmer-4", "{}", path)
-    with pytest.raises(PipelineError, match="no entry 'kmer-6'"):
+    with pytest.raises(ParamsError, match="no entry 'kmer-6'"):
         resolve_overrides("kmer-6", None, path)
-    with pytest.raises(PipelineError, match="not valid JSON"):
+    with pytest.raises(ParamsError, match="not valid JSON"):
         resolve_overrides("kmer-4", "{strand: both", None)
 
 
@@ -122,31 +132,66 @@ def test_score_never_imports_an_extractor_family():
     score_body = source[source.index("def score_stage"):]
     assert "load_extractor" not in score_body and "embed_suite" not in score_body
     assert not re.search(r"import .*extractors\.(kmer|hf|hyena|caduceus)", source)
+    driver = (paths.REPO_ROOT / "stages" / "run.py").read_text()
+    score_body = driver[driver.index("def score("):driver.index("def run_model")]
+    assert "load_extractor" not in score_body and "embed_suite" not in score_body
+    assert not re.search(r"^from stages\.(embed|engines\.\w+|extractors\.(kmer|hf|hyena|caduceus))\b",
+                         driver, flags=re.MULTILINE)  # module level: what `geneb score` imports
+
+
+def _fake_extractors(root: Path, alpha_as_package: bool = False) -> Path:
+    """A package ``genebfake`` laid out like ``stages`` (extractors with two families, taskdata)."""
+    extractors = root / "genebfake" / "extractors"
+    extractors.mkdir(parents=True)
+    (root / "genebfake" / "__init__.py").write_text("")
+    (root / "genebfake" / "taskdata.py").write_text("# reader\n")
+    for name in ("__init__", "base", "beta", "shared"):
+        (extractors / f"{name}.py").write_text(f"# {name}\n")
+    alpha = extractors / ("alpha/__init__.py" if alpha_as_package else "alpha.py")
+    alpha.parent.mkdir(exist_ok=True)
+    alpha.write_text("# alpha\n")
+    return extractors
+
+
+def _use_fake(monkeypatch, root: Path) -> None:
+    import importlib
+    import sys
+
+    from stages import code_hash
+    from stages.extractors import registry
+
+    for name in [m for m in sys.modules if m.split(".")[0] == "genebfake"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(str(root))
+    importlib.invalidate_caches()
+    monkeypatch.setattr(code_hash, "EXTRACTOR_SHARED", ("genebfake.extractors", "genebfake.taskdata"))
+    monkeypatch.setattr(registry, "FAMILIES", {"alpha": "genebfake.extractors.alpha",
+                                               "beta": "genebfake.extractors.beta"})
 
 
 def test_code_hash_follows_own_family_not_others(tmp_path, monkeypatch):
-    root = tmp_path / "repo"
-    (root / "stages" / "extractors").mkdir(parents=True)
-    for name in ("base.py", "alpha.py", "beta.py", "shared.py"):
-        (root / "stages" / "extractors" / name).write_text(f"# {name}\n")
-    (root / "stages" / "taskdata.py").write_text("# reader\n")
-    monkeypatch.setattr(paths, "REPO_ROOT", root)
-    from stages.extractors import registry
-
-    monkeypatch.setattr(registry, "FAMILIES", {"alpha": "stages.extractors.alpha",
-                                               "beta": "stages.extractors.beta"})
-    monkeypatch.setattr(pipeline, "_module_files", lambda module, required=True: [
-        root / "stages" / "extractors" / f"{module.rsplit('.', 1)[1]}.py"])
-    before = pipeline.extractor_code_hash("alpha")
-    (root / "stages" / "extractors" / "beta.py").write_text("# beta changed\n")
-    assert pipeline.extractor_code_hash("alpha") == before
-    (root / "stages" / "extractors" / "shared.py").write_text("# helper changed\n")
-    after_shared = pipeline.extractor_code_hash("alpha")
+    extractors = _fake_extractors(tmp_path / "repo")
+    _use_fake(monkeypatch, tmp_path / "repo")
+    before = extractor_code_hash("alpha")
+    (extractors / "beta.py").write_text("# beta changed\n")
+    assert extractor_code_hash("alpha") == before
+    (extractors / "shared.py").write_text("# helper changed\n")
+    after_shared = extractor_code_hash("alpha")
     assert after_shared != before
-    (root / "stages" / "extractors" / "alpha.py").write_text("# alpha changed\n")
-    assert pipeline.extractor_code_hash("alpha") != after_shared
-    with pytest.raises(PipelineError, match="unknown extractor family"):
-        pipeline.extractor_code_hash("gamma")
+    (extractors / "alpha.py").write_text("# alpha changed\n")
+    assert extractor_code_hash("alpha") != after_shared
+    with pytest.raises(RegistryError, match="unknown extractor family"):
+        extractor_code_hash("gamma")
+
+
+def test_code_hash_names_modules_not_paths(tmp_path, monkeypatch):
+    # The same modules elsewhere on disk, the family module turned into a package: same stamp.
+    _fake_extractors(tmp_path / "one")
+    _use_fake(monkeypatch, tmp_path / "one")
+    here = extractor_code_hash("alpha")
+    _fake_extractors(tmp_path / "elsewhere" / "two", alpha_as_package=True)
+    _use_fake(monkeypatch, tmp_path / "elsewhere" / "two")
+    assert extractor_code_hash("alpha") == here
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +205,7 @@ def test_embed_stage_is_incremental_and_stamped(embedded, lite, capsys):
     out, status = embedded
     assert set(status) == set(lite.task_ids) and not any(status.values())
     stamp = json.loads((out / CODE_STAMP).read_text())
-    assert stamp == pipeline.extractor_code_hash("kmer")
+    assert stamp == extractor_code_hash("kmer")
     mtimes = {p.name: p.stat().st_mtime_ns for p in out.glob("*.npz")}
     again = embed_stage("kmer-3", "lite", out, progress=False)
     assert all(again.values())
@@ -180,7 +225,7 @@ def test_score_stage_writes_submission_and_metrics(embedded, tmp_path, lite):
     out, _ = embedded
     sub, met = tmp_path / "s.json", tmp_path / "m.json"
     submission = score_stage("kmer-3", "lite", out, {"options": {"k": 3}}, sub, met,
-                             progress=False)
+                             progress=False).to_json()
     assert json.loads(sub.read_text())["results"] == json.loads(json.dumps(submission["results"]))
     metrics = json.loads(met.read_text())
     assert metrics["model_id"] == "kmer-3" and metrics["suite"] == "lite"
@@ -199,7 +244,7 @@ def test_score_stage_takes_the_settings_the_embeddings_were_made_with(embedded, 
     recorded = json.loads((out / SETTINGS_RECORD).read_text())
     assert recorded["model_id"] == "kmer-3"
     submission = score_stage("kmer-3", "lite", out, submission=tmp_path / "s.json",
-                             metrics=tmp_path / "m.json", progress=False)
+                             metrics=tmp_path / "m.json", progress=False).to_json()
     assert submission["run_settings"]["extractor"]["declared_settings"] == recorded["declared_settings"]
     with pytest.raises(PipelineError, match="another model's embeddings"):
         score_stage("kmer-4", "lite", out, submission=tmp_path / "s4.json",

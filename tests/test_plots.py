@@ -11,8 +11,8 @@ from scipy import stats
 
 from stages import paths, plots
 from stages.cli import main
-from stages.compare import load_submissions
 from stages.model_meta import default_model_meta
+from stages.submission_store import load_submissions
 
 NAMES = [f"{kind}-{regime}" for kind in ("heatmap", "rank-intervals")
          for regime in ("full", "10shot", "1shot")] + ["size-vs-macro", "rank-shift"]
@@ -30,8 +30,8 @@ def rendered(tmp_path_factory):
 def by_hand(spec):
     """Macro MCC per regime and model, computed without stages.aggregate."""
     subs = load_submissions(paths.SUBMISSIONS_DIR)
-    return {regime: {s["model_id"]: hand_macro({t: v["MCC"] for t, v in
-                                                s["results"][regime].items()}, spec)
+    return {regime: {s.model_id: hand_macro({t: v["MCC"] for t, v in
+                                            s.results[regime].items()}, spec)
                      for s in subs} for regime in spec.regimes}
 
 

@@ -20,7 +20,7 @@ from stages.taskdata import load_task
 def lite_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
     out = RunPaths(root / "emb", root / "sub.json", root / "metrics.json")
-    submission = run_model("kmer-3", "lite", out, progress=False)
+    submission = run_model("kmer-3", "lite", out, progress=False).to_json()
     return out, submission
 
 

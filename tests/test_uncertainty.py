@@ -13,7 +13,8 @@ from helpers import KMER4_LITE, hand_macro
 from stages import paths
 from stages.aggregate import summarize_regime
 from stages.cli import main
-from stages.compare import load_submissions
+from stages.submission import Submission
+from stages.submission_store import load_submissions
 from stages.uncertainty import (
     NoPerSeedScores,
     RankInterval,
@@ -50,7 +51,7 @@ def test_t_interval_matches_the_textbook_formula():
 
 def test_seed_intervals_of_a_lite_run_equal_hand_per_seed_aggregates(kmer4, spec, lite):
     block = kmer4["run_settings"]["per_seed"]["10shot"]
-    result = seed_intervals(kmer4, "10shot", "MCC", spec)
+    result = seed_intervals(Submission.from_json(kmer4), "10shot", "MCC", spec)
     per_seed_macro = [hand_macro({t: block[t]["MCC"][i] for t in lite.task_ids}, spec)
                       for i in range(5)]
     half = T_975_DF4 * statistics.stdev(per_seed_macro) / math.sqrt(5)
@@ -74,7 +75,7 @@ def test_seed_intervals_of_a_lite_run_equal_hand_per_seed_aggregates(kmer4, spec
 
 
 def test_full_regime_has_zero_width_because_lbfgs_ignores_the_seed(kmer4, spec):
-    macro = seed_intervals(kmer4, "full", "MCC", spec)["macro"]
+    macro = seed_intervals(Submission.from_json(kmer4), "full", "MCC", spec)["macro"]
     assert macro.lo == pytest.approx(macro.mean, abs=1e-12) == macro.hi
 
 
@@ -88,11 +89,11 @@ def test_misaligned_seeds_are_rejected_with_the_task_named(kmer4, spec):
     block = broken["run_settings"]["per_seed"]["1shot"]
     block["leannmlindsey_GUE_mouse_3"]["seeds"] = [1, 2, 3, 4, 5]
     with pytest.raises(ValueError, match="leannmlindsey_GUE_mouse_3.seeds"):
-        seed_intervals(broken, "1shot", "MCC", spec)
+        seed_intervals(Submission.from_json(broken), "1shot", "MCC", spec)
     short = json.loads(json.dumps(kmer4))
     short["run_settings"]["per_seed"]["1shot"]["leannmlindsey_GUE_mouse_3"]["F1"] = [0.5]
     with pytest.raises(ValueError, match=r"mouse_3\.F1 must be a list of 5"):
-        seed_intervals(short, "1shot", "F1", spec)
+        seed_intervals(Submission.from_json(short), "1shot", "F1", spec)
 
 
 def test_vectorised_aggregate_equals_the_aggregate_module_on_published(published_list, spec):
@@ -102,13 +103,14 @@ def test_vectorised_aggregate_equals_the_aggregate_module_on_published(published
     identity = [cols[None, :] for cols in groups]
     for kind in ("macro", "micro"):
         fast = resampled_aggregate(scores, identity, kind)[:, 0]
-        slow = [summarize_regime(s["results"]["1shot"], spec, task_ids)["MCC"][kind]
+        slow = [summarize_regime(s.results["1shot"], spec, task_ids)["MCC"][kind]
                 for s in published_list]
         assert fast == pytest.approx(slow, abs=1e-12)
 
 
-def synthetic(model_id: str, values: dict[str, float]) -> dict:
-    return {"model_id": model_id, "results": {"full": {t: {"MCC": v} for t, v in values.items()}}}
+def synthetic(model_id: str, values: dict[str, float]) -> Submission:
+    return Submission(schema_version="1.0", model_id=model_id, harness_version="test", meta={},
+                      results={"full": {t: {"MCC": v} for t, v in values.items()}})
 
 
 def test_strict_dominance_gives_point_intervals(lite, spec):
@@ -149,8 +151,8 @@ def test_a_model_missing_a_task_is_not_ranked(lite, spec):
 def test_published_point_ranks_follow_hand_macro(published_list, spec):
     ranks = rank_intervals(published_list, "full", "MCC", spec, n_resamples=200)
     by_hand = sorted(published_list, key=lambda s: -hand_macro(
-        {t: v["MCC"] for t, v in s["results"]["full"].items()}, spec))
-    assert [s["model_id"] for s in by_hand[:5]] == sorted(
+        {t: v["MCC"] for t, v in s.results["full"].items()}, spec))
+    assert [s.model_id for s in by_hand[:5]] == sorted(
         ranks, key=lambda m: ranks[m].rank)[:5]
     assert all(1 <= r.lo <= r.hi <= len(published_list) for r in ranks.values())
     assert sum(r.hi - r.lo for r in ranks.values()) > 0  # task sampling does move ranks

@@ -21,6 +21,8 @@ from stages import paths
 from stages.cli import main
 from stages.embed import embed_task
 from stages.extractors.registry import get_model_entry, load_extractor
+from stages.submission import Submission
+from stages.submission_store import load_submission
 from stages.taskdata import load_task
 from stages.verify import PullError, dvc_command, embeddings_dir, verify
 
@@ -103,7 +105,7 @@ def test_verify_pulls_and_matches(pushed_clone):
     directory = embeddings_dir(pushed_clone, "lite", "kmer-4")
     assert not any(directory.glob("*.npz"))  # nothing but the pointer came with the clone
     submission = json.loads((pushed_clone / "results/lite/submissions/kmer-4.json").read_text())
-    report = verify(submission, pushed_clone, TASKS[:1], env=CREDENTIALS)
+    report = verify(Submission.from_json(submission), pushed_clone, TASKS[:1], env=CREDENTIALS)
     assert sorted(p.name for p in directory.glob("*.npz")) == [f"{TASKS[0]}.npz"]  # granular
     assert report["matched"] and report["problems"] == []
     assert report["max_abs_diff"]["exact"] == 0.0  # the same embeddings: identical exact numbers
@@ -113,11 +115,14 @@ def test_verify_pulls_and_matches(pushed_clone):
 def test_verify_catches_a_score_the_embeddings_do_not_give(pushed_clone):
     submission = json.loads((pushed_clone / "results/lite/submissions/kmer-4.json").read_text())
     submission["results"]["1shot"][TASKS[1]]["Acc"] -= 0.05
-    report = verify(submission, pushed_clone, TASKS, env=CREDENTIALS)
+    report = verify(Submission.from_json(submission), pushed_clone, TASKS, env=CREDENTIALS)
     assert not report["matched"]
     bad = [(r["probe"], r["task"], r["regime"], r["metric"]) for r in report["rows"] if not r["ok"]]
     assert bad == [("protocol", TASKS[1], "1shot", "Acc")]
-    assert next(r["diff"] for r in report["rows"] if not r["ok"]) == pytest.approx(0.05)
+    row = next(r for r in report["rows"] if not r["ok"])
+    # the edit, plus this machine's own difference (zero only on the committer's BLAS kernel),
+    # which is within the cell's machine-noise allowance
+    assert abs(row["diff"] - 0.05) <= row["allowed"] < 0.05
 
 
 def test_verify_catches_a_hair_on_an_exact_number_and_other_embeddings(pushed_clone):
@@ -126,7 +131,7 @@ def test_verify_catches_a_hair_on_an_exact_number_and_other_embeddings(pushed_cl
     submission = json.loads((pushed_clone / "results/lite/submissions/kmer-4.json").read_text())
     submission["exact_results"]["full"][TASKS[0]]["MCC"] += 1e-9
     submission["run_settings"]["embedding_sha256"][TASKS[1]] = "0" * 64
-    report = verify(submission, pushed_clone, TASKS, env=CREDENTIALS)
+    report = verify(Submission.from_json(submission), pushed_clone, TASKS, env=CREDENTIALS)
     assert not report["matched"]
     bad = [(r["probe"], r["task"], r["regime"], r["metric"]) for r in report["rows"] if not r["ok"]]
     assert bad == [("exact", TASKS[0], "full", "MCC")]
@@ -134,7 +139,7 @@ def test_verify_catches_a_hair_on_an_exact_number_and_other_embeddings(pushed_cl
 
 
 def test_missing_embeddings_and_failed_pull_are_explained(pushed_clone):
-    submission = json.loads((pushed_clone / "results/lite/submissions/kmer-4.json").read_text())
+    submission = load_submission(pushed_clone / "results/lite/submissions/kmer-4.json")
     with pytest.raises(FileNotFoundError, match="leannmlindsey_GUE_prom_core_all.*pushed"):
         verify(submission, pushed_clone, env=CREDENTIALS)  # all 13 tasks; only 2 were pushed
     with pytest.raises(PullError, match="dvc pull -r nowhere"):

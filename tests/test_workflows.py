@@ -74,7 +74,7 @@ def test_validate_runs_pr_code_read_only_and_without_secrets():
 
 def test_validate_checks_everything_the_issue_lists():
     commands = "\n".join(s.get("run", "") for s in steps(load(VALIDATE)))
-    for needed in ("geneb validate submissions/*.json", "geneb leaderboard --check",
+    for needed in ("geneb validate --suite full submissions/*.json", "geneb leaderboard --suite full --check",
                    "geneb lockcheck", "pytest", "load_spec()", "load_model_meta()"):
         assert needed in commands, needed
 

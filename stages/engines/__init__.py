@@ -1,23 +1,22 @@
 """Embedding engines: ``local`` (this process) or ``ray`` (a Ray cluster), same files either way.
 
-``embed_suite_with_engine`` is what ``geneb embed`` / ``geneb run`` call; the engine comes from
-params.yaml's ``engine`` section or the ``--engine`` / ``--ray-address`` flags
-(:func:`stages.engines.config.resolve_engine`).
+``embed_suite_with_engine`` is what the embedding driver (:func:`stages.run.embed`, behind
+``geneb embed`` and ``geneb run``) calls; the engine comes from params.yaml's ``engine`` section or
+the ``--engine`` / ``--ray-address`` flags (:func:`stages.params.resolve_engine`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from stages.engines.config import EngineConfig, EngineConfigError
 
-from stages.engines.config import EngineConfig, EngineConfigError, resolve_engine
-from stages.manifest import DataHashes
-from stages.spec import Suite
+if TYPE_CHECKING:  # `geneb --help` imports this package: keep numpy out of its start-up
+    from stages.manifest import DataHashes
+    from stages.spec import Suite
 
-__all__ = ["EngineConfig", "EngineConfigError", "embed_suite_with_engine", "resolve_engine",
-           "same_embeddings"]
+__all__ = ["EngineConfig", "EngineConfigError", "embed_suite_with_engine", "same_embeddings"]
 
 
 def embed_suite_with_engine(model_id: str, suite: Suite, out_dir: Path,
@@ -42,6 +41,8 @@ def embed_suite_with_engine(model_id: str, suite: Suite, out_dir: Path,
 
 def same_embeddings(a: Path, b: Path) -> list[str]:
     """Differences between two embedding directories (empty: same tasks, keys, identical arrays)."""
+    import numpy as np
+
     from stages.embedding_files import read_embeddings
 
     names_a = sorted(p.name for p in Path(a).glob("*.npz"))

@@ -1,4 +1,5 @@
-"""Which engine embeds a suite: ``params.yaml``'s ``engine`` section, overridden by the CLI.
+"""Which engine embeds a suite: ``params.yaml``'s ``engine`` section (read by
+:mod:`stages.params`), overridden by the CLI flags; this module takes values, never the file.
 
 The engine never changes an embedding (the Ray engine is bit-identical to the local one on CPU),
 so it is deliberately *not* a DVC stage parameter: switching ``local`` -> ``ray`` re-runs nothing.
@@ -8,19 +9,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
-from pathlib import Path
+from dataclasses import dataclass, fields
 from typing import Any
 
-import yaml
-
-from stages import paths
+from stages.errors import GenebError
 
 ENGINES: tuple[str, ...] = ("local", "ray")
-PARAMS_PATH = paths.REPO_ROOT / "params.yaml"
 
 
-class EngineConfigError(ValueError):
+class EngineConfigError(GenebError, ValueError):
     """The ``engine`` section of params.yaml or an engine CLI flag is malformed."""
 
 
@@ -75,29 +72,6 @@ def engine_config(section: Mapping[str, Any] | None = None, **overrides: Any) ->
     return EngineConfig(**values)
 
 
-def read_engine_section(path: Path = PARAMS_PATH) -> dict[str, Any]:
-    """The ``engine`` section of params.yaml (empty when the file or the section is absent)."""
-    path = Path(path)
-    if not path.is_file():
-        return {}
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    section = raw.get("engine") or {}
-    if not isinstance(section, Mapping):
-        raise EngineConfigError(f"{path}: 'engine' must be a mapping, got {type(section).__name__}")
-    return dict(section)
-
-
-def resolve_engine(name: str | None = None, address: str | None = None,
-                   params_path: Path = PARAMS_PATH, **overrides: Any) -> EngineConfig:
-    """params.yaml's ``engine`` section, then the CLI flags (``--engine``, ``--ray-address``)."""
-    config = engine_config(read_engine_section(params_path), **overrides)
-    if name is not None:
-        config = replace(config, name=name)
-    if address is not None:
-        config = replace(config, address=address)
-    return config
-
-
 def add_engine_args(parser: argparse.ArgumentParser) -> None:
     """The ``--engine`` and ``--ray-address`` flags of ``geneb embed`` and ``geneb run``."""
     parser.add_argument("--engine", choices=ENGINES,
@@ -106,7 +80,3 @@ def add_engine_args(parser: argparse.ArgumentParser) -> None:
                         "`ray start` made here) or 'local' (a private instance); implies nothing "
                         "unless the engine is ray")
 
-
-def engine_from_args(args: argparse.Namespace, params_path: Path | None = None) -> EngineConfig:
-    """The engine for a command: params.yaml's ``engine`` section, then the flags."""
-    return resolve_engine(args.engine, args.ray_address, params_path=params_path or PARAMS_PATH)

@@ -46,6 +46,7 @@ from stages.engines.shards import (
     plan_shards,
     processing_order,
 )
+from stages.errors import GenebError
 from stages.extractors.base import ExtractorSettings, check_embeddings
 from stages.extractors.registry import ModelEntry, get_model_entry
 from stages.manifest import DataHashes
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 FORWARDED_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", DELAY_ENV)
 
 
-class EngineError(ValueError):
+class EngineError(GenebError, ValueError):
     """The Ray engine could not finish (finished tasks stay saved; re-running resumes)."""
 
 

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from stages.errors import GenebError
 from stages.extractors import batching
 from stages.extractors.base import ExtractorSettings, reverse_complement
 from stages.machine import torch_cpu_capability
@@ -43,7 +44,7 @@ CHUNK = 4096  # sequences tokenised ahead of the model, in a background thread
 _WEIGHT_SUFFIXES = (".json", ".bin", ".safetensors", ".py", ".txt", ".model", ".pt")
 
 
-class ExtractorLoadError(ValueError):
+class ExtractorLoadError(GenebError, ValueError):
     """A model could not be loaded; the message names the model and what to do."""
 
 

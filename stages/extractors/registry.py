@@ -2,7 +2,9 @@
 
 The registry is data (``benchmark/model_registry.yaml``); this module only reads it and imports
 the extractor family module, which must expose ``load(model_id, settings, *, source, revision,
-device) -> Extractor``.
+device) -> Extractor``. It holds the embedding recipe only: what a model *is* (display name,
+size, provenance) is its card in ``benchmark/model_meta.json`` (:mod:`stages.model_meta`), so
+editing a card never invalidates an embedding.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import yaml
 
 from stages import paths
+from stages.errors import GenebError
 from stages.extractors.base import Extractor, ExtractorSettings
 
 REGISTRY_PATH = paths.BENCHMARK_DIR / "model_registry.yaml"
@@ -30,24 +33,21 @@ FAMILIES: dict[str, str] = {
 }
 
 
-class RegistryError(ValueError):
+class RegistryError(GenebError, ValueError):
     """The registry or a settings override is malformed."""
 
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """How to embed one model; its card (display, params, ...) is ``model_meta.model_card``."""
+
     model_id: str
     extractor: str
-    display: str
-    params: int
     settings: ExtractorSettings
     source: str | None = None  # hub repo id or local path
     revision: str | None = None
-    zero_shot: bool = False
-    training_data: str = ""
-    url: str = ""
     published_run: str = ""
-    notes: str = ""
+    extractor_notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -86,7 +86,8 @@ def _load_registry(path: Path) -> dict[str, ModelEntry]:
         settings = make_settings(model_id, body.pop("settings", None))
         unknown = sorted(set(body) - known_keys)
         if unknown:
-            raise RegistryError(f"{path}: model {model_id!r}: unknown field(s) {unknown}")
+            raise RegistryError(f"{path}: model {model_id!r}: unknown field(s) {unknown} (display "
+                                "name, size and provenance belong in benchmark/model_meta.json)")
         entries[model_id] = ModelEntry(model_id=model_id, settings=settings, **body)
     return entries
 
@@ -100,6 +101,27 @@ def get_model_entry(model_id: str, path: Path = REGISTRY_PATH) -> ModelEntry:
     if model_id not in entries:
         raise RegistryError(f"model {model_id!r} is not registered in {path}")
     return entries[model_id]
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A registry entry with one run's settings overrides applied, resolved once where a command
+    starts (``geneb run``, ``geneb embed``, ``geneb score``) and passed down to every step."""
+
+    entry: ModelEntry
+    overrides: dict[str, Any] | None  # as given: params.yaml, --settings, or an embedding record
+    settings: ExtractorSettings  # the effective declared settings
+
+    @property
+    def model_id(self) -> str:
+        return self.entry.model_id
+
+
+def resolve_model(model_id: str, overrides: dict[str, Any] | None = None,
+                  path: Path = REGISTRY_PATH) -> ResolvedModel:
+    """The registered model with ``overrides`` applied (unknown model or setting: RegistryError)."""
+    entry = get_model_entry(model_id, path)
+    return ResolvedModel(entry, overrides or None, apply_overrides(entry.settings, overrides))
 
 
 def load_extractor(

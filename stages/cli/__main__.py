@@ -1,0 +1,7 @@
+"""``python -m stages.cli``: the ``geneb`` command."""
+
+import sys
+
+from stages.cli import main
+
+sys.exit(main())
