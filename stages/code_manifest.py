@@ -59,6 +59,7 @@ STEP_CODE: dict[str, tuple[str, ...]] = {
               "stages/model_meta.py", "benchmark/model_meta.json",  # the submission's meta
               "benchmark/schema/model_meta.schema.json"),
     "leaderboard": (*_COMMON, "stages/leaderboard.py", "stages/validate.py",
+                    "stages/untrusted_json.py",
                     "stages/submission.py", "stages/submission_store.py",
                     "stages/model_meta.py", "stages/aggregate.py", "stages/uncertainty.py",
                     *_DEFINITION, "benchmark/model_meta.json", "benchmark/schema"),

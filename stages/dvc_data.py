@@ -212,10 +212,11 @@ def dataset_readme(spec: BenchmarkSpec, rows: dict[str, dict[str, Any]]) -> str:
 def stage_dataset(source: Path, staging: Path, spec: BenchmarkSpec | None = None) -> dict:
     """Validate every task under ``source`` and lay out the upload tree in ``staging``.
 
-    ``source`` must hold exactly the spec's tasks as ``<task_id>/{train,test}.csv``; each is
-    loaded with the harness's own reader, so nothing malformed is ever published.
+    ``source`` must hold exactly the spec's tasks as ``<task_id>/{train,test}.csv``; all are
+    checked by the harness's own rules (``geneb check-data``) before anything is staged, so
+    nothing malformed is ever published and a bad task leaves no half-staged tree.
     """
-    from stages.taskdata import load_task
+    from stages.check_data import check_tasks
 
     spec = spec or default_spec()
     source, staging = Path(source), Path(staging)
@@ -227,12 +228,10 @@ def stage_dataset(source: Path, staging: Path, spec: BenchmarkSpec | None = None
     if unknown or missing:
         raise DataPinError(f"{source}: task folders must match benchmark_spec.json: "
                            f"missing {missing[:5]} ({len(missing)}), unknown {unknown[:5]}")
-    rows = {}
+    check = check_tasks(source, spec.task_ids)
+    check.raise_if_problems()
+    rows = check.clean
     for task_id in spec.task_ids:
-        task = load_task(source, task_id)
-        rows[task_id] = {"train_rows": len(task.train.sequences),
-                         "test_rows": len(task.test.sequences),
-                         "train_md5": task.train.md5, "test_md5": task.test.md5}
         target = staging / DATASET_PATH / task_id
         target.mkdir(parents=True, exist_ok=True)
         for name in SPLIT_FILES:

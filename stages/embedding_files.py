@@ -24,13 +24,14 @@ import hashlib
 import json
 import logging
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from stages.errors import GenebError
+from stages.errors import GenebError, excerpt
 from stages.io_utils import atomic_write, atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ SETTINGS_RECORD = "_settings.json"  # the model id and declared settings the fil
 
 class EmbeddingFolderError(GenebError, ValueError):
     """A sidecar file of an embedding folder is unreadable or belongs to another model."""
+
+
+class EmbeddingFileError(GenebError, ValueError):
+    """A task's ``.npz`` file is unreadable: not an archive, truncated, or an unusable array."""
 
 
 @dataclass(frozen=True)
@@ -79,17 +84,72 @@ def save_embeddings(path: Path, embeddings: TaskEmbeddings) -> None:
     atomic_write(path, lambda handle: _write_npz(handle, {"meta": record, **arrays}))
 
 
+def _unreadable(exc: BaseException) -> str:
+    """The reason an archive or array could not be read, short: never the data itself."""
+    return excerpt(str(exc) or type(exc).__name__)
+
+
+def _read_member(data: Any, path: Path, name: str) -> np.ndarray:
+    """One array of an open archive; an object array (``allow_pickle`` stays off) or a damaged
+    member is a one-line error naming the file and the array."""
+    try:
+        return data[name]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise EmbeddingFileError(f"{path}: array {name!r} holds Python objects (dtype object); "
+                                     "GENEB never unpickles: save numeric arrays") from None
+        raise EmbeddingFileError(f"{path}: array {name!r} is unreadable ({_unreadable(exc)})"
+                                 ) from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise EmbeddingFileError(f"{path}: array {name!r} is unreadable, the file is truncated or "
+                                 f"corrupt ({_unreadable(exc)})") from None
+
+
+def _read_meta(data: Any, path: Path) -> dict[str, Any]:
+    """The ``meta`` record: a JSON object stored as a 0-d string array (absent: empty)."""
+    if "meta" not in data.files:
+        return {}
+    record = _read_member(data, path, "meta")
+    try:
+        meta = json.loads(str(record)) if record.shape == () and record.dtype.kind == "U" else None
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise EmbeddingFileError(f"{path}: array 'meta' is not a JSON record (dtype "
+                                 f"{record.dtype}, shape {record.shape})")
+    return meta
+
+
 def read_embeddings(path: Path) -> TaskEmbeddings:
-    """Read one task file and verify its checksum (a corrupt file raises ``ValueError``)."""
-    with np.load(path, allow_pickle=False) as data:
+    """Read one task file and verify its checksum.
+
+    The file may come from anywhere (``geneb probe``): anything unreadable (not an ``.npz``,
+    truncated, object arrays, a missing array, a bad ``meta``) is an :class:`EmbeddingFileError`
+    naming the file and the array, never a traceback or the data; nothing is ever unpickled.
+    """
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise EmbeddingFileError(f"{path}: cannot read ({exc.strerror})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise EmbeddingFileError(f"{path}: truncated or corrupt .npz archive ({_unreadable(exc)})"
+                                 ) from None
+    except ValueError:  # numpy's "pickled data" guess: neither a zip nor an .npy header
+        raise EmbeddingFileError(f"{path}: not an .npz archive (numpy.savez output holding "
+                                 f"{', '.join(ARRAYS)})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise EmbeddingFileError(f"{path}: holds one .npy array, not an .npz archive of "
+                                 f"{', '.join(ARRAYS)} (save them with numpy.savez)")
+    with data:
         missing = [name for name in ARRAYS if name not in data.files]
         if missing:
-            raise ValueError(f"{path}: missing array(s) {missing}; expected {', '.join(ARRAYS)}")
-        arrays = {name: data[name] for name in ARRAYS}
-        meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
+            raise EmbeddingFileError(f"{path}: missing array(s) {missing}; expected "
+                                     f"{', '.join(ARRAYS)}")
+        arrays = {name: _read_member(data, path, name) for name in ARRAYS}
+        meta = _read_meta(data, path)
     if "checksum" in meta and meta["checksum"] != _checksum(arrays):
-        raise ValueError(f"{path}: checksum mismatch (file corrupt or edited); delete it and "
-                         "embed again")
+        raise EmbeddingFileError(f"{path}: checksum mismatch (file corrupt or edited); delete it "
+                                 "and embed again")
     return TaskEmbeddings(meta=meta, **arrays)
 
 
@@ -138,7 +198,7 @@ def run_log_path(out_dir: Path) -> Path:
     return out_dir.parent / f"{out_dir.name}.run.jsonl"
 
 
-def drop_if_code_changed(out_dir: Path, stamp: dict[str, str]) -> bool:
+def _drop_if_code_changed(out_dir: Path, stamp: dict[str, str]) -> bool:
     """Delete every task file made by other extractor code; returns whether any were deleted."""
     path = Path(out_dir) / CODE_STAMP
     try:
@@ -152,12 +212,26 @@ def drop_if_code_changed(out_dir: Path, stamp: dict[str, str]) -> bool:
     return stale
 
 
-def write_sidecars(out_dir: Path, stamp: dict[str, str], model_id: str,
-                   declared_settings: dict[str, Any]) -> None:
-    """Record the code stamp and the declared settings the folder's files were made with."""
-    atomic_write_json(Path(out_dir) / CODE_STAMP, stamp)
-    atomic_write_json(Path(out_dir) / SETTINGS_RECORD,
+def prepare_folder(out_dir: Path, stamp: dict[str, str], model_id: str,
+                   declared_settings: dict[str, Any]) -> bool:
+    """Make ``out_dir`` ready for a run that may resume a killed one; returns whether task files
+    made by other extractor code were dropped.
+
+    Removes the temporary files a killed write leaves (they would change DVC's directory hash),
+    drops files made by other code, then records the code stamp and the declared settings
+    *before* any task is embedded: a run killed after some tasks leaves a folder whose finished
+    files are trusted by the next run, whether that is ``geneb run``, ``geneb embed`` or
+    ``dvc repro``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for partial in out_dir.glob(".*.tmp"):
+        partial.unlink()
+    dropped = _drop_if_code_changed(out_dir, stamp)
+    atomic_write_json(out_dir / CODE_STAMP, stamp)
+    atomic_write_json(out_dir / SETTINGS_RECORD,
                       {"model_id": model_id, "declared_settings": declared_settings})
+    return dropped
 
 
 def read_settings_record(out_dir: Path, model_id: str) -> dict[str, Any] | None:

@@ -67,6 +67,7 @@ def _engine(raw: dict[str, Any], path: Path) -> dict[str, Any]:
 
 def _model(path: Path, model_id: Any, body: Any) -> dict[str, Any]:
     """One ``models`` entry's settings overrides, checked against the registry."""
+    from stages.extractors.base import SettingsError
     from stages.extractors.registry import RegistryError, resolve_model
 
     where = f"{path}: field 'models.{model_id}'"
@@ -78,10 +79,13 @@ def _model(path: Path, model_id: Any, body: Any) -> dict[str, Any]:
         raise ParamsError(f"{where}: expected {{settings: {{...}}}}, got {body!r}")
     settings = body.get("settings") or {}
     if not isinstance(settings, dict):
-        raise ParamsError(f"{where}.settings: expected a mapping, got {settings!r}")
+        raise ParamsError(f"{path}: field 'models.{model_id}.settings': expected a mapping, "
+                          f"got {settings!r}")
     try:
         resolve_model(model_id, settings)
-    except (RegistryError, TypeError) as exc:
+    except (SettingsError, TypeError) as exc:
+        raise ParamsError(f"{path}: field 'models.{model_id}.settings': {exc}") from exc
+    except RegistryError as exc:  # an unregistered model, or a setting no family has
         raise ParamsError(f"{where}: {exc}") from exc
     return settings
 
@@ -95,12 +99,26 @@ def load_params(path: Path = DEFAULT_PARAMS) -> Params:
     suites = default_spec().suites
     suite = raw.get("suite")
     if suite not in suites:
-        raise ParamsError(f"{path}: field 'suite': {suite!r} is not one of {sorted(suites)}")
+        raise ParamsError(f"{path}: field 'suite': {suite!r} is not a suite; choose one of "
+                          f"{', '.join(sorted(suites))} (benchmark/suites.json)")
     models = raw.get("models")
     if not isinstance(models, dict) or not models:
         raise ParamsError(f"{path}: field 'models': expected a non-empty mapping of model ids")
     parsed = {model_id: _model(path, model_id, body) for model_id, body in models.items()}
     return Params(path=path, suite=suite, models=parsed, engine=_engine(raw, path))
+
+
+def check_suite_data(params: Params) -> None:
+    """Stop with a clear line when the chosen suite's task data is not in this checkout (the full
+    suite's comes from ``make full-data``), before DVC meets a missing dependency."""
+    from stages.spec import default_spec
+
+    suite = default_spec().suite(params.suite)
+    if not suite.data_dir.is_dir():
+        how = ("run `make full-data` first (a `dvc import` of the pinned dataset)"
+               if suite.name == "full" else "build it first (see benchmark/suites.json)")
+        raise ParamsError(f"{params.path}: field 'suite': the {suite.name!r} suite's task data is "
+                          f"not here ({suite.data_dir} is missing); {how}")
 
 
 def write_params(params: Params, path: Path | None = None) -> Path:
@@ -139,6 +157,13 @@ def resolve_overrides(model_id: str, settings_json: str | None, params_path: Pat
             raise ParamsError(f"--settings: not valid JSON: {exc}") from exc
         if not isinstance(value, dict):
             raise ParamsError("--settings: expected a JSON object")
+        from stages.extractors.base import SettingsError
+        from stages.extractors.registry import RegistryError, resolve_model
+
+        try:
+            resolve_model(model_id, value)
+        except (RegistryError, SettingsError, TypeError) as exc:
+            raise ParamsError(f"--settings: {exc}") from exc
         return value
     if params_path:
         return load_params(params_path).overrides(model_id)

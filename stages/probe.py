@@ -103,12 +103,19 @@ def _first_non_finite_row(X: np.ndarray, block_rows: int = 1024) -> int | None:
     return None
 
 
+_REAL_KINDS = "biuf"  # numpy dtype kinds the probe fits on: bool, signed, unsigned, float
+
+
 def check_inputs(train_X: np.ndarray, train_y: np.ndarray, test_X: np.ndarray, test_y: np.ndarray,
                  where: str = "embeddings") -> None:
     """Reject what would make the probe silently wrong: shapes, NaN/inf, label mismatches."""
     for name, X, y in (("train", train_X, train_y), ("test", test_X, test_y)):
         if X.ndim != 2:
             raise ProbeInputError(f"{where}: {name}_X must be 2-D (n, d), got shape {X.shape}")
+        if X.dtype.kind not in _REAL_KINDS:  # strings, complex, dates: the dtype, never the data
+            raise ProbeInputError(f"{where}: {name}_X must hold real numbers, got dtype {X.dtype}")
+        if X.shape[1] == 0:
+            raise ProbeInputError(f"{where}: {name}_X has no columns (shape {X.shape})")
         if y.ndim != 1:
             raise ProbeInputError(f"{where}: {name}_y must be 1-D, got shape {y.shape}")
         if len(X) != len(y):

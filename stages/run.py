@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stages import paths
-from stages.embedding_files import drop_if_code_changed, latest_run_records, run_log_path, write_sidecars
+from stages.embedding_files import latest_run_records, prepare_folder, run_log_path
 from stages.engines import EngineConfig
 from stages.extractors.registry import ResolvedModel, resolve_model
 from stages.spec import Suite, default_spec
@@ -61,21 +61,20 @@ def embed(model: ResolvedModel, suite: Suite, out_dir: Path, *, device: str | No
     """Embed every task of ``suite`` into ``out_dir``, reusing valid files; returns task id ->
     whether it was reused.
 
-    A folder stamped by other extractor code is recomputed as a whole. ``data_md5`` (the suite's
-    manifest) spares hashing the CSVs.
+    A folder stamped by other extractor code is recomputed as a whole; a folder a killed run left
+    resumes from its finished tasks (:func:`~stages.embedding_files.prepare_folder`). ``data_md5``
+    (the suite's manifest) spares hashing the CSVs.
     """
     from stages.code_hash import extractor_code_hash
     from stages.engines import embed_suite_with_engine
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     stamp = extractor_code_hash(model.entry.extractor)
-    if drop_if_code_changed(out_dir, stamp):
+    if prepare_folder(out_dir, stamp, model.model_id, model.settings.to_json()):
         print(f"{out_dir}: extractor code changed since these embeddings were made; recomputing")
     # engine local (default) or ray (params.yaml `engine`): the same files either way
     status = embed_suite_with_engine(model.model_id, suite, out_dir, model.overrides, device, engine,
                                      progress, data_md5=data_md5, run_log=run_log_path(out_dir))
-    write_sidecars(out_dir, stamp, model.model_id, model.settings.to_json())
     computed = [task_id for task_id, reused in status.items() if not reused]
     print(f"embed {model.model_id} on {suite.name}: {len(computed)} task(s) embedded, "
           f"{len(status) - len(computed)} reused -> {out_dir}")

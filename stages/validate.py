@@ -7,7 +7,8 @@ optional ``suite``, ``exact_results`` and ``run_settings``); the rules a schema 
 live here: the suite's exact task set (for both probes' numbers), per-seed values that average to
 the reported means, a noise floor for every task, file name and model id safety, provenance
 claims against ``model_meta.json``, and non-finite numbers, which Python's JSON reader would
-otherwise accept silently.
+otherwise accept silently. The file may be hostile: it is parsed by :mod:`stages.untrusted_json`
+(bounded depth), and no line quotes more than an excerpt of a value or key.
 """
 
 from __future__ import annotations
@@ -25,16 +26,20 @@ from typing import Any
 import jsonschema
 
 from stages import paths
-from stages.errors import GenebError
+from stages.errors import GenebError, excerpt
 from stages.model_meta import PROVENANCES, RESTRICTED_PROVENANCES, ModelMeta, default_model_meta
 from stages.spec import METRICS, BenchmarkSpec, default_spec
 from stages.submission import DEFAULT_SUITE, claimed_suite
+from stages.untrusted_json import NonFinite, UntrustedJsonError, parse
 
 MAX_FILE_BYTES = 4 * 1024 * 1024  # a full submission with per-seed run settings is ~0.5 MB
 MAX_MODEL_ID_LENGTH = 100
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _PER_SEED_TOLERANCE = 1e-9
 _SHOWN = 5  # task ids named in one "missing tasks" line
+_FIELD_CHARS, _MESSAGE_CHARS = 200, 600  # a line's field and message: beyond any real one
+_PATTERN_MEANING = {"display": "contains control characters",
+                    "url": "must be an http:// or https:// URL (or empty)"}
 
 
 @dataclass(frozen=True, order=True)
@@ -43,8 +48,22 @@ class Problem:
     field: str
     message: str
 
+    def __post_init__(self) -> None:  # keys and values from the file: one short line each
+        object.__setattr__(self, "field", excerpt(_printable(self.field), _FIELD_CHARS))
+        object.__setattr__(self, "message", excerpt(_printable(self.message), _MESSAGE_CHARS))
+
     def __str__(self) -> str:
         return f"{self.file}: {self.field}: {self.message}"
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (a newline in a key) escaped, so it stays one line."""
+    return "".join(repr(ch)[1:-1] if unicodedata.category(ch) == "Cc" else ch for ch in text)
+
+
+def _show(value: Any) -> str:
+    """A value from the file as a message quotes it: its ``repr``, cut to an excerpt."""
+    return excerpt(repr(value))
 
 
 @dataclass
@@ -64,25 +83,6 @@ class SubmissionError(GenebError, ValueError):
         super().__init__("invalid submission(s):\n" + "\n".join(str(p) for p in self.problems))
 
 
-class _NonFinite:
-    """Stand-in for ``NaN`` / ``Infinity`` literals so they are reported, not parsed as floats."""
-
-    def __init__(self, literal: str):
-        self.literal = literal
-
-
-class _DuplicateKey(GenebError, ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    for key in keys:
-        if keys.count(key) > 1:
-            raise _DuplicateKey(f"key {key!r} appears more than once in one object")
-    return dict(pairs)
-
-
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
     schema = json.loads((paths.SCHEMA_DIR / "submission.schema.json").read_text(encoding="utf-8"))
@@ -97,13 +97,13 @@ def model_id_problems(model_id: str) -> list[str]:
     if len(model_id) > MAX_MODEL_ID_LENGTH:
         found.append(f"is {len(model_id)} characters long; at most {MAX_MODEL_ID_LENGTH} allowed")
     if "/" in model_id or "\\" in model_id:
-        found.append(f"{model_id!r} contains a path separator")
+        found.append(f"{_show(model_id)} contains a path separator")
     if ".." in model_id:
-        found.append(f"{model_id!r} contains '..'")
+        found.append(f"{_show(model_id)} contains '..'")
     if any(unicodedata.category(ch) == "Cc" for ch in model_id):
-        found.append(f"{model_id!r} contains control characters")
+        found.append(f"{_show(model_id)} contains control characters")
     if not found and not _SAFE_ID.fullmatch(model_id):
-        found.append(f"{model_id!r} may only use letters, digits, '.', '_' and '-', "
+        found.append(f"{_show(model_id)} may only use letters, digits, '.', '_' and '-', "
                      "starting with a letter or digit")
     return found
 
@@ -114,7 +114,7 @@ def _pointer(parts: Iterable[Any]) -> str:
 
 def _non_finite(value: Any, where: tuple = ()) -> list[tuple[tuple, str]]:
     """Paths of NaN/Infinity literals and of numbers too large for a float (``1e400``)."""
-    if isinstance(value, _NonFinite):
+    if isinstance(value, NonFinite):
         return [(where, value.literal)]
     if isinstance(value, float) and not math.isfinite(value):
         return [(where, repr(value))]
@@ -124,12 +124,23 @@ def _non_finite(value: Any, where: tuple = ()) -> list[tuple[tuple, str]]:
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
+    """The schema's complaint, quoting at most an excerpt of the value."""
+    value, bounds = error.instance, error.schema  # the failing value and its sub-schema
     if error.validator in ("minimum", "maximum"):
-        bounds = error.schema  # the sub-schema of the number that failed
-        return f"{error.instance} is outside [{bounds.get('minimum')}, {bounds.get('maximum')}]"
-    if error.validator == "pattern" and error.path and error.path[-1] == "display":
-        return "contains control characters"
-    return error.message
+        low, high = bounds.get("minimum"), bounds.get("maximum")
+        if low is not None and high is not None:
+            return f"{_show(value)} is outside [{low}, {high}]"
+        return f"{_show(value)} must be " + (f"at least {low}" if high is None else f"at most {high}")
+    if error.validator == "additionalProperties" and isinstance(value, dict):
+        extra = [key for key in value if key not in bounds.get("properties", {})]
+        return (f"Additional properties are not allowed ({', '.join(map(_show, extra[:_SHOWN]))}"
+                f"{' and more' if len(extra) > _SHOWN else ''} "
+                f"{'was' if len(extra) == 1 else 'were'} unexpected)")
+    if error.validator == "maxLength":
+        return f"is {len(value):,} characters long; at most {bounds['maxLength']} allowed"
+    if error.validator == "pattern" and error.path and error.path[-1] in _PATTERN_MEANING:
+        return _PATTERN_MEANING[error.path[-1]]
+    return error.message.replace(repr(value), _show(value))
 
 
 def read_submission(path: Path) -> Checked:
@@ -147,13 +158,12 @@ def read_submission(path: Path) -> Checked:
             name, "<file>", f"is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes"))
         return checked
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=_no_duplicates,
-                          parse_constant=_NonFinite)
+        data = parse(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as exc:
         checked.problems.append(Problem(name, "<file>", f"is not UTF-8 text ({exc.reason})"))
         return checked
-    except (json.JSONDecodeError, _DuplicateKey) as exc:
-        checked.problems.append(Problem(name, "<file>", f"is not valid JSON: {exc}"))
+    except UntrustedJsonError as exc:
+        checked.problems.append(Problem(name, "<file>", str(exc)))
         return checked
     if not isinstance(data, dict):
         checked.problems.append(Problem(name, "<root>", "must be a JSON object"))
@@ -198,7 +208,7 @@ def check_submission(
         for message in model_id_problems(model_id):
             add("model_id", message)
         if stem is not None and model_id != stem:
-            add("model_id", f"{model_id!r} does not match the file name {stem + '.json'!r} "
+            add("model_id", f"{_show(model_id)} does not match the file name {stem + '.json'!r} "
                             "(a submission is stored as <model_id>.json)")
 
     if isinstance(claimed, str):
@@ -227,7 +237,7 @@ def check_submission(
 def _suite_problems(data: dict, name: str, claimed: str, expected: str, spec: BenchmarkSpec
                     ) -> list[Problem]:
     if claimed not in spec.suites:
-        return [Problem(name, "suite", f"unknown suite {claimed!r}; known: "
+        return [Problem(name, "suite", f"unknown suite {_show(claimed)}; known: "
                                        f"{', '.join(sorted(spec.suites))}")]
     found = []
     if claimed != expected:
@@ -242,7 +252,7 @@ def _suite_problems(data: dict, name: str, claimed: str, expected: str, spec: Be
     if isinstance(recorded, dict):
         if recorded.get("name") not in (None, claimed):
             found.append(Problem(name, "run_settings/suite/name",
-                                 f"{recorded.get('name')!r} disagrees with suite {claimed!r}"))
+                                 f"{_show(recorded.get('name'))} disagrees with suite {claimed!r}"))
         if recorded.get("subsample") is True and not spec.suite(claimed).is_subsample:
             found.append(Problem(name, "run_settings/suite/subsample",
                                  f"the run used a subsample, but the file claims suite {claimed!r}"))
@@ -282,14 +292,14 @@ def _run_settings_problems(data: dict, name: str, spec: BenchmarkSpec) -> list[P
     settings, found = data["run_settings"], []
     if settings.get("harness_version") != data.get("harness_version"):
         found.append(Problem(name, "run_settings/harness_version",
-                             f"{settings.get('harness_version')!r} disagrees with harness_version "
-                             f"{data.get('harness_version')!r}"))
+                             f"{_show(settings.get('harness_version'))} disagrees with "
+                             f"harness_version {_show(data.get('harness_version'))}"))
     dataset = settings.get("dataset") or {}
     pin = {"repo_id": spec.dataset.repo_id, "revision": spec.dataset.revision}
     for key, value in pin.items():
         if dataset.get(key) != value:
             found.append(Problem(name, f"run_settings/dataset/{key}",
-                                 f"{dataset.get(key)!r} is not the pinned {value!r}"))
+                                 f"{_show(dataset.get(key))} is not the pinned {value!r}"))
     seeds = list(spec.protocol.seeds)
     for seed_key, key in (("per_seed", "results"), ("exact_per_seed", "exact_results")):
         if seed_key in settings and key not in data:
@@ -300,7 +310,8 @@ def _run_settings_problems(data: dict, name: str, spec: BenchmarkSpec) -> list[P
                 where = f"run_settings/{seed_key}/{regime}/{task_id}"
                 if record.get("seeds") != seeds:
                     found.append(Problem(name, f"{where}/seeds",
-                                         f"{record.get('seeds')} are not the protocol seeds {seeds}"))
+                                         f"{_show(record.get('seeds'))} are not the protocol "
+                                         f"seeds {seeds}"))
                 reported = (results.get(regime) or {}).get(task_id) or {}
                 for metric in METRICS:
                     values = record.get(metric) or []

@@ -70,3 +70,19 @@ def open_page(browser, url: str, errors: list | None = None, **viewport):
     page.goto(url)
     page.wait_for_selector("body[data-ready=true]", timeout=20_000)
     return page
+
+
+# A clean two-class task, and a writer of task folders for the task-data tests.
+GOOD_TRAIN = "text,label\nACGTACGT,0\nTTGGCCAA,1\nACGTTTTT,1\n"
+GOOD_TEST = "text,label\nACGTACGA,0\nTTGGCCAT,1\n"
+
+
+def make_task(root: Path, train: str | bytes | None = GOOD_TRAIN,
+              test: str | bytes | None = GOOD_TEST, name: str = "toy_task") -> Path:
+    task = root / name
+    task.mkdir(parents=True)
+    for split, content in (("train", train), ("test", test)):
+        if content is not None:
+            data = content if isinstance(content, bytes) else content.encode()
+            (task / f"{split}.csv").write_bytes(data)
+    return root

@@ -51,7 +51,8 @@ def _imported_by(args: list[str], cwd: Path) -> list[str]:
     proc = subprocess.run(
         [sys.executable, "-c", RUN_AND_LIST, json.dumps(args), str(paths.REPO_ROOT)],
         cwd=cwd, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)})
+        env={**os.environ, "PYTHONPATH": str(paths.REPO_ROOT),
+             paths.ROOT_ENV: str(paths.REPO_ROOT)})  # runs in a scratch folder, not a checkout
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     line = next(x for x in proc.stdout.splitlines() if x.startswith("LOADED="))
     return [Path(f).as_posix() for f in json.loads(line[len("LOADED="):])]

@@ -226,6 +226,18 @@ def test_publish_refuses_bad_data_before_any_upload(small_spec, source):
     assert api.calls == []
 
 
+def test_publish_checks_every_task_before_staging_any(small_spec, source, tmp_path):
+    """The same rules as `geneb check-data`; a bad last task leaves no half-staged tree."""
+    last = source / TEST_TASKS[-1] / "train.csv"
+    last.write_bytes(last.read_bytes() + b"text,label\nACGT\n")
+    tree = tmp_path / "tree"
+    with pytest.raises(TaskDataError) as caught:
+        publish_dataset(source, dry_run=True, staging=tree, spec=small_spec)
+    assert f"{last}: line " in str(caught.value) and "repeated header line" in str(caught.value)
+    assert f"(and 1 more problem(s); `geneb check-data {source}` lists them all)" in str(caught.value)
+    assert not tree.exists() or not any(tree.iterdir())
+
+
 def test_dry_run_and_real_client_signature(small_spec, source, tmp_path):
     tree = tmp_path / "tree"
     assert publish_dataset(source, dry_run=True, staging=tree, spec=small_spec) is None

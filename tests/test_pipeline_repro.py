@@ -94,3 +94,22 @@ def test_metrics_show_lists_every_model(repo):
     for model in TEST_MODELS:
         data = files[f"results/lite/metrics/{model}.json"]["data"]
         assert data["model_id"] == model and isinstance(data["full"]["MCC"]["macro"], float)
+
+
+@pytest.mark.parametrize("suite, says", [
+    ("nosuch", "field 'suite': 'nosuch' is not a suite; choose one of full, lite"),
+    ("full", "the 'full' suite's task data is not here"),  # before `make full-data`
+])
+def test_a_bad_suite_stops_the_first_stage_with_a_clear_line(repo, suite, says):
+    fresh, _ = repo
+    params = fresh / "params.yaml"
+    before = params.read_text()
+    try:
+        params.write_text(re.sub(r"^suite: .*$", f"suite: {suite}", before, flags=re.MULTILINE))
+        result = run(["dvc", "repro"], fresh, check=False)
+    finally:
+        params.write_text(before)
+    assert result.returncode != 0 and says in result.output, result.output
+    assert "Errno 2" not in result.output
+    if suite == "full":
+        assert "make full-data" in result.output

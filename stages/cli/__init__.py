@@ -43,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; a problem the user can fix is one line on stderr and exit status 2."""
-    args = build_parser().parse_args(argv)
+    try:  # the parser reads the benchmark definition: outside a checkout that is one line too
+        parser = build_parser()
+    except GenebError as exc:
+        print(f"geneb: error: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     try:
         fill_suite(args)
         return args.func(args)

@@ -1,4 +1,4 @@
-"""``geneb`` commands about the task data: stats, data-quality, import-data, verify-data."""
+"""``geneb`` commands about the task data: stats, data-quality, check-data, import-data, verify-data."""
 
 from __future__ import annotations
 
@@ -53,6 +53,22 @@ def _add_data_quality(sub: argparse._SubParsersAction) -> None:
                    help="regenerate and compare with the committed statistics and known issues")
 
 
+def cmd_check_data(args: argparse.Namespace) -> int:
+    from stages.check_data import check_tasks
+
+    check = check_tasks(args.dir)
+    print("\n".join(check.report()))
+    return 1 if check.problems else 0
+
+
+def _add_check_data(sub: argparse._SubParsersAction) -> None:
+    p = command(sub, "check-data", "check any folder of task CSVs by the loader's rules: every "
+                                   "problem as FILE: line N: field: problem, exit 1 if any",
+                cmd_check_data)
+    p.add_argument("dir", type=Path, help="one task folder (train.csv, test.csv) or a folder of "
+                                          "task folders")
+
+
 def cmd_import_data(args: argparse.Namespace) -> int:
     from stages.dvc_data import import_suite_data
 
@@ -88,5 +104,6 @@ def _add_verify_data(sub: argparse._SubParsersAction) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to ``geneb``."""
-    for add in (_add_stats, _add_data_quality, _add_import_data, _add_verify_data):
+    for add in (_add_stats, _add_data_quality, _add_check_data, _add_import_data,
+                _add_verify_data):
         add(sub)

@@ -54,6 +54,10 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 def cmd_code_manifest(args: argparse.Namespace) -> int:
     from stages.code_manifest import write_code_manifests
 
+    if args.params:  # the pipeline's first stage: a bad suite stops here, named
+        from stages.params import check_suite_data, load_params
+
+        check_suite_data(load_params(args.params))
     for path, manifest in write_code_manifests(args.out).items():
         print(f"{path}: sha256 of {len(manifest['files'])} file(s)")
     return 0
@@ -63,6 +67,8 @@ def _add_code_manifest(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "code-manifest", "DVC stage code: record the sha256 of the source and "
                                       "definition files each pipeline step uses", cmd_code_manifest)
     p.add_argument("--out", type=Path, required=True, help="e.g. manifests/code")
+    p.add_argument("--params", type=Path, help="first check this params.yaml (suite and models, "
+                                               "and that the suite's task data is here)")
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:

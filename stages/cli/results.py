@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from stages.cli.options import add_suite, command
+from stages.errors import GenebError
 from stages.spec import default_spec
 
 
@@ -155,12 +156,25 @@ def _add_plots(sub: argparse._SubParsersAction) -> None:
                    help="default svg (what the site links); png too: --format svg png")
 
 
+def _check_out_path(path: Path) -> None:
+    """Refuse an ``--out`` that cannot be written before the (slow) probe runs, not after."""
+    if path.is_dir():
+        raise GenebError(f"--out {path}: is a directory; name a file, e.g. {path / 'probe.json'}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise GenebError(f"--out {path}: {parent} is a file, not a directory")
+            break
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     from stages.embedding_files import read_embeddings
     from stages.io_utils import atomic_write_json
     from stages.probe import probe_task
 
     spec = default_spec()
+    if args.out is not None:
+        _check_out_path(args.out)
     emb = read_embeddings(args.embeddings)
     arrays, where = (emb.train_X, emb.train_y, emb.test_X, emb.test_y), str(args.embeddings)
     results = {"protocol": probe_task(*arrays, spec.protocol, spec.regimes, where=where)}

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stages import paths
 from stages.embed import (
     append_run_log,
     load_task_checked,
@@ -235,10 +236,11 @@ def _start_workers(ray: Any, config: EngineConfig, entry: ModelEntry,
                           f"cluster ({cpus:g} CPUs, {gpus:g} GPUs); lower engine.workers")
     threads = config.threads or _local_threads()
     env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
+    env[paths.ROOT_ENV] = str(paths.REPO_ROOT)  # workers run elsewhere: name the checkout
     remote = ray.remote(ShardWorker).options(
         num_cpus=per_cpu, num_gpus=per_gpu, max_restarts=config.max_restarts,
         max_task_retries=config.max_retries, scheduling_strategy="SPREAD",
-        runtime_env={"env_vars": env} if env else None)
+        runtime_env={"env_vars": env})
     return [remote.remote(entry, overrides, device, threads) for _ in range(workers)]
 
 

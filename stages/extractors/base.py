@@ -17,6 +17,27 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from stages.errors import GenebError
+
+# Allowed values of the settings that take a name (the families read exactly these).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "pooling": ("mean", "cls", "last"),
+    "strand": ("forward", "both"),
+    "dtype": ("float32", "auto", "bfloat16", "float16"),
+    "padding_side": ("right", "left"),
+    "special_tokens": ("exclude", "include"),
+}
+_POSITIVE_OR_NONE = ("max_length", "window_stride", "batch_size", "batch_tokens")
+
+
+class SettingsError(GenebError, ValueError):
+    """An extractor setting of the wrong type or outside its allowed values; names the field."""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
 
 @dataclass(frozen=True)
 class ExtractorSettings:
@@ -36,6 +57,23 @@ class ExtractorSettings:
     batch_size: int | None = None  # most windows per batch (None: the family's default)
     batch_tokens: int | None = None  # most padded tokens per batch (None: the family's default)
 
+    def __post_init__(self) -> None:
+        """Reject a wrong type or value where it is read (registry, params.yaml, --settings), so a
+        bad setting never reaches a run, let alone its recorded results."""
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise SettingsError(f"setting '{name}': {_shown(getattr(self, name))} is not one "
+                                    f"of {', '.join(allowed)}")
+        if not _is_int(self.layer):
+            raise SettingsError(f"setting 'layer': {_shown(self.layer)} is not an integer")
+        for name in _POSITIVE_OR_NONE:
+            value = getattr(self, name)
+            if value is not None and not (_is_int(value) and value >= 1):
+                raise SettingsError(f"setting '{name}': {_shown(value)} is not a positive integer "
+                                    "or null")
+        if not isinstance(self.options, dict):
+            raise SettingsError(f"setting 'options': {_shown(self.options)} is not a mapping")
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -50,6 +88,10 @@ class ExtractorSettings:
 
 
 RUNTIME_FIELDS = frozenset({"batch_size", "batch_tokens"})
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @runtime_checkable

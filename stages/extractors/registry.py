@@ -19,7 +19,7 @@ import yaml
 
 from stages import paths
 from stages.errors import GenebError
-from stages.extractors.base import Extractor, ExtractorSettings
+from stages.extractors.base import Extractor, ExtractorSettings, SettingsError
 
 REGISTRY_PATH = paths.BENCHMARK_DIR / "model_registry.yaml"
 
@@ -117,11 +117,34 @@ class ResolvedModel:
         return self.entry.model_id
 
 
+# Family-specific ``options``: the names a family reads and the values it accepts. A family not
+# listed here checks its own options when it loads.
+FAMILY_OPTIONS: dict[str, dict[str, range]] = {"kmer": {"k": range(1, 9)}}  # 4**8 = 65,536 dims
+
+
+def check_family_settings(family: str, settings: ExtractorSettings) -> None:
+    """Reject ``options`` the family does not read or values it cannot use (SettingsError)."""
+    allowed = FAMILY_OPTIONS.get(family)
+    if allowed is None:
+        return
+    for name, value in settings.options.items():
+        if name not in allowed:
+            raise SettingsError(f"setting 'options.{name}': not an option of the {family} family "
+                                f"(it reads {', '.join(allowed)})")
+        valid = allowed[name]
+        if not (isinstance(value, int) and not isinstance(value, bool) and value in valid):
+            raise SettingsError(f"setting 'options.{name}': {value!r} is not an integer from "
+                                f"{valid.start} to {valid.stop - 1}")
+
+
 def resolve_model(model_id: str, overrides: dict[str, Any] | None = None,
                   path: Path = REGISTRY_PATH) -> ResolvedModel:
-    """The registered model with ``overrides`` applied (unknown model or setting: RegistryError)."""
+    """The registered model with ``overrides`` applied and checked (unknown model: RegistryError;
+    a bad setting: SettingsError naming it)."""
     entry = get_model_entry(model_id, path)
-    return ResolvedModel(entry, overrides or None, apply_overrides(entry.settings, overrides))
+    settings = apply_overrides(entry.settings, overrides)
+    check_family_settings(entry.extractor, settings)
+    return ResolvedModel(entry, overrides or None, settings)
 
 
 def load_extractor(
@@ -133,6 +156,7 @@ def load_extractor(
 ) -> Extractor:
     """Import the entry's family module and build its extractor with the effective settings."""
     settings = apply_overrides(entry.settings, overrides)
+    check_family_settings(entry.extractor, settings)
     module = importlib.import_module(FAMILIES[entry.extractor])
     return module.load(
         entry.model_id, settings, source=source or entry.source, revision=entry.revision,
