@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.errors import GenebError
+from stages.errors import GenebError, excerpt
 from stages.io_utils import file_md5
 
 SPLITS: tuple[str, ...] = ("train", "test")
@@ -92,7 +92,7 @@ class TaskData:
 
 def _cut(value: str) -> str:
     """A value from a file, cut to about 80 characters so a message stays one line."""
-    return value if len(value) <= _SHOWN else value[:_SHOWN] + "…"
+    return excerpt(value, _SHOWN + 1)
 
 
 def _not_utf8(value: str) -> str | None:

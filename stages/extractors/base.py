@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from stages.errors import GenebError
+from stages.errors import GenebError, excerpt
 
 # Allowed values of the settings that take a name (the families read exactly these).
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -35,8 +35,7 @@ class SettingsError(GenebError, ValueError):
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return excerpt(repr(value), 60)
 
 
 @dataclass(frozen=True)
