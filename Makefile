@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint lockcheck full-data
+.PHONY: setup run test lint lockcheck regenerate full-data
 # Stage commands call `geneb`/`dvc` by name: put this virtual environment first on PATH.
 WITH_VENV := PATH="$(abspath $(BIN)):$$PATH"
 
@@ -31,6 +31,11 @@ lint: setup
 # Fails when dvc.lock is stale (code, params or data changed without `dvc repro`); no pull needed.
 lockcheck: setup
 	$(WITH_VENV) $(BIN)/geneb lockcheck
+
+# Rebuilds the generated files (dvc.lock, manifests/code/, leaderboard/*.json) without embedding or
+# probing: what CI runs on a pull request and the merge to main commits (CONTRIBUTING.md).
+regenerate: setup
+	$(WITH_VENV) $(BIN)/geneb regenerate
 
 # Maintainers: `dvc import` the full suite's data at the spec's pinned revision (needs Hugging Face).
 full-data: setup

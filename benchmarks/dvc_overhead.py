@@ -6,12 +6,12 @@ commands (``code`` writing the step code manifests with the real ``stages.code_m
 ``manifest`` hashing the task CSVs with the real ``stages.manifest``; ``foreach`` over
 ``params.yaml`` models: ``embed@<m>``, depending on the manifest, with a persisted directory
 output written by the real ``stages.embed.embed_suite`` with a trivial extractor, so per-task
-incrementality is the production code path; ``score@<m>`` writes a submission and a metrics file;
-one ``leaderboard``). The fixed cost of a real stage command is timed separately: ``geneb embed``
-of the k-mer model on the lite suite with every task cached. The per-cell layout is a ``matrix``
-over model x task (embed and score per cell); its lock is written with one ``dvc commit``
-(batched since DVC 3.63), because a first ``dvc repro`` of thousands of cell stages takes hours
-(quadratic lock rewrites).
+incrementality is the production code path; ``score@<m>`` writes a submission and the
+four files of ``stages.dvc_reports``; one ``leaderboard``). The fixed cost of a real stage
+command is timed separately: ``geneb embed`` of the k-mer model on the lite suite with every
+task cached. The per-cell layout is a ``matrix`` over model x task (embed and score per cell);
+its lock is written with one ``dvc commit`` (batched since DVC 3.63), because a first
+``dvc repro`` of thousands of cell stages takes hours (quadratic lock rewrites).
 
     python benchmarks/dvc_overhead.py --out docs/benchmarks/dvc_overhead.json
     python benchmarks/dvc_overhead.py --models 5 --tasks 10 --cell-models 2   # a quick look
@@ -89,8 +89,9 @@ def main(kind, model, out, *rest):
         sizes = {f.stem: f.stat().st_size for f in files}
         Path(rest[0]).parent.mkdir(parents=True, exist_ok=True)
         Path(rest[0]).write_text(json.dumps({"model": model, "tasks": sizes}))
-        Path(rest[1]).parent.mkdir(parents=True, exist_ok=True)
-        Path(rest[1]).write_text(json.dumps({"macro": len(files) / 100}))
+        for path in rest[1:]:  # the metrics row, its details, the plot data
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(json.dumps({"macro": len(files) / 100}))
     elif kind == "board":
         rows = [json.loads(p.read_text())["model"] for p in sorted(Path(model).glob("*.json"))]
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -105,7 +106,9 @@ TRIVIAL_COMMANDS = {
     "manifest": "python stage.py manifest - data/${suite}/manifest.json",
     "embed": "python stage.py embed ${key} embeddings/${suite}/${key} ${item.settings.options.dim}",
     "score": ("python stage.py score ${key} embeddings/${suite}/${key} "
-              "results/${suite}/submissions/${key}.json results/${suite}/metrics/${key}.json"),
+              "results/${suite}/submissions/${key}.json results/${suite}/metrics/${key}.json "
+              "results/${suite}/metrics/details/${key}.json results/${suite}/plots/${key}/categories.json "
+              "results/${suite}/plots/${key}/regimes.json"),
     "leaderboard": "python stage.py board results/${suite}/submissions results/${suite}/leaderboard",
 }
 

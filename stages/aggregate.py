@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from stages.spec import METRICS, BenchmarkSpec
 from stages.submission import Submission
@@ -58,12 +57,6 @@ def summarize(
 def submission_summary(submission: Submission, spec: BenchmarkSpec) -> dict[str, dict]:
     """:func:`summarize` of a submission's protocol numbers over the tasks it ran on."""
     return summarize(submission.results, spec, submission.task_ids(spec))
-
-
-def metrics_summary(submission: Submission, spec: BenchmarkSpec) -> dict[str, Any]:
-    """The small per-model metrics file DVC tracks: macro/micro/per-category per regime and metric."""
-    return {"model_id": submission.model_id, "suite": submission.suite,
-            **submission_summary(submission, spec)}
 
 
 def format_summary(submission: Submission, spec: BenchmarkSpec, metric: str = "MCC") -> str:

@@ -60,15 +60,14 @@ def extractor_code_hash(family: str) -> dict[str, str]:
     module therefore never invalidates another family's embeddings; a shared helper change
     invalidates all.
     """
-    from stages.extractors.registry import FAMILIES, RegistryError
+    from stages.extractors.registry import families, family_module
 
-    if family not in FAMILIES:
-        raise RegistryError(f"unknown extractor family {family!r}; known: {sorted(FAMILIES)}")
-    others = {name for other, module in FAMILIES.items() if other != family
+    own = family_module(family)
+    others = {name for other, module in families().items() if other != family
               for name in module_sources(module, required=False)}
     modules = {name: file for shared in EXTRACTOR_SHARED
                for name, file in module_sources(shared).items() if name not in others}
-    modules.update(module_sources(FAMILIES[family]))
+    modules.update(module_sources(own))
     digest = hashlib.sha256()
     for name in sorted(modules):
         digest.update(f"{name}\0{file_sha256(modules[name])}\0".encode())

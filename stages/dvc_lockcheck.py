@@ -25,10 +25,13 @@ from pathlib import Path
 
 import yaml
 
+from stages.dvc_reports import REPORT_FILES
 from stages.dvc_tool import dvc_exe
 
 NOT_PULLED = {"deleted", "not in cache"}
-RESULT_KINDS = ("submissions", "metrics")
+RESULT_STAGES = ("embed@", "score@")  # stages whose re-run makes new results
+# A model's result files below results/<suite>/: its submission and what `dvc metrics`/`dvc plots` show.
+RESULT_FILES = ("submissions/{model}.json", *REPORT_FILES.values())
 
 
 @dataclass(frozen=True)
@@ -100,18 +103,24 @@ def _status_and_stages(repo: Path) -> tuple[dict, set[str]]:
 
 def _code_findings(repo: Path, defined: set[str]) -> list[Finding]:
     """Each stage whose step's code differs from its committed manifest, with the files."""
-    from stages.code_manifest import STEP_CODE, CodeManifestError, changed_files
+    from stages.catalogue import CatalogueError
+    from stages.code_manifest import PER_MODEL, STEP_CODE, CodeManifestError, changed_files, manifest_path
 
     findings = []
     for step in STEP_CODE:
-        try:
-            changes = changed_files(step, repo)
-        except CodeManifestError as exc:
-            changes = [str(exc)]
         stages = sorted(s for s in defined if s == step or s.startswith(f"{step}@"))
-        findings += [Finding(stage, f"code changed: {', '.join(changes)} "
-                                    f"(manifests/code/{step}.json is stale)")
-                     for stage in stages if changes]
+        for stage in stages:
+            model = stage.partition("@")[2] if step in PER_MODEL else None
+            if step in PER_MODEL and not model:
+                continue
+            try:
+                changes = changed_files(step, repo, model=model)
+            except (CodeManifestError, CatalogueError) as exc:
+                changes = [str(exc)]
+            if changes:
+                findings.append(Finding(stage, f"code changed: {', '.join(changes)} "
+                                               f"({manifest_path(step, model=model).as_posix()} "
+                                               "is stale)"))
     return findings
 
 
@@ -145,12 +154,14 @@ def _stray_results(repo: Path) -> list[Finding]:
     except ParamsError as exc:
         return [Finding("params.yaml", str(exc))]
     findings = []
-    for kind in RESULT_KINDS:
-        folder = repo / "results" / params.suite / kind
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            if path.stem not in params.models:
+    results = repo / "results" / params.suite
+    for pattern in RESULT_FILES:
+        named = re.compile(re.escape(pattern).replace(re.escape("{model}"), "(?P<model>[^/]+)"))
+        for path in sorted(results.glob(pattern.format(model="*"))):
+            model = named.fullmatch(path.relative_to(results).as_posix())["model"]
+            if model not in params.models:
                 rel = path.relative_to(repo).as_posix()
-                findings.append(Finding(rel, f"orphan: model {path.stem!r} is not in params.yaml "
+                findings.append(Finding(rel, f"orphan: model {model!r} is not in params.yaml "
                                              "'models' (delete the file and re-run `dvc repro`)"))
     return findings
 
@@ -184,10 +195,19 @@ def check_lock(repo: Path = Path(".")) -> LockReport:
 
 
 def format_report(report: LockReport) -> str:
-    """Human-readable verdict: one line per stage and reason."""
+    """Human-readable verdict: one line per stage and reason, then the fix: ``geneb regenerate``
+    when only stages whose inputs are all in git are stale, ``dvc repro`` when results move."""
     if report.ok:
         return f"lockcheck: dvc.lock is up to date ({report.seconds:.1f} s)"
     lines = [f"lockcheck: FAIL: dvc.lock is stale ({len(report.findings)} finding(s)):"]
     lines += [f"  {f.stage}: {f.why}" for f in report.findings]
-    lines.append("fix: run `dvc repro`, then commit dvc.lock, params.yaml and results/ together")
+    moving = sorted({f.stage for f in report.findings if f.stage.startswith(RESULT_STAGES)})
+    if moving:
+        lines.append(f"fix: {', '.join(moving)} would re-embed or re-probe: the change moves "
+                     "committed results, so run `dvc repro`, then commit dvc.lock, params.yaml "
+                     "and results/ together")
+    else:
+        lines.append("fix: run `geneb regenerate` (it rebuilds dvc.lock, manifests/code/ and the "
+                     "leaderboard JSON without embedding or probing) and check again; if an "
+                     "embed@ or score@ stage is then stale, run `dvc repro`")
     return "\n".join(lines)

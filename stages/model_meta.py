@@ -1,9 +1,10 @@
-"""Model cards (``benchmark/model_meta.json``): the one source of what each model is.
+"""Model cards (the ``card`` section of ``benchmark/models/<model_id>.yaml``): the one source of
+what each model is.
 
-The model catalogue has two halves with no field in common: this file's card per model (display
-name, size, link, pretraining data, provenance; the published GENEB format, extended) and the
-embedding recipe in ``benchmark/model_registry.yaml`` (:mod:`stages.extractors.registry`).
-Every registered model has a card (``tests/test_catalogue.py``). A run's submission ``meta``
+A model's file has two sections with no field in common: its card (display name, size, links,
+pretraining data, provenance; the published GENEB format, extended) and the embedding recipe
+``embed`` (:mod:`stages.extractors.registry`); :mod:`stages.catalogue` reads and checks the files.
+Every registered model has a card (the schema requires it). A run's submission ``meta``
 (:func:`submission_meta`), the leaderboard's display name, parameter count and provenance, and
 the validator's provenance checks all come from here, never from the submission files (three
 published files carry parameter counts the authors later corrected).
@@ -11,27 +12,24 @@ published files carry parameter counts the authors later corrected).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from stages import paths
-from stages.errors import GenebError
+from stages import catalogue
+from stages.catalogue import CatalogueError
 
 # The published v1.0 fields, in the order of a submission's ``meta`` block.
 PUBLISHED_FIELDS: tuple[str, ...] = ("display", "params", "url", "zero_shot", "training_data",
                                      "provenance", "submitted_by")
 PROVENANCES: tuple[str, ...] = ("official", "verified", "reproduced", "self-reported")
-# Only the maintainers grant these: a submission may claim them only where model_meta says so.
+# Only the maintainers grant these: a submission may claim them only where the card says so.
 RESTRICTED_PROVENANCES: frozenset[str] = frozenset({"official", "verified"})
 
 
-class ModelMetaError(GenebError, ValueError):
-    """``model_meta.json`` is malformed."""
+class ModelMetaError(CatalogueError):
+    """A model's card is missing or malformed."""
 
 
 @dataclass(frozen=True)
@@ -49,10 +47,11 @@ class ModelMeta:
     result_source: str = ""
     notes: str = ""
     card: str | None = None
+    paper: str = ""  # the model's paper ("" where there is none)
 
     @classmethod
     def from_submission(cls, model_id: str, meta: dict[str, Any]) -> ModelMeta:
-        """Fallback for a model not (yet) listed in model_meta: its submission's own ``meta``."""
+        """Fallback for a model not (yet) catalogued: its submission's own ``meta``."""
         return cls(model_id=model_id, **{k: meta[k] for k in PUBLISHED_FIELDS})
 
     def published(self) -> dict[str, Any]:
@@ -60,35 +59,34 @@ class ModelMeta:
         return {key: getattr(self, key) for key in PUBLISHED_FIELDS}
 
 
-def load_model_meta(path: Path | None = None) -> dict[str, ModelMeta]:
-    """Read and schema-check ``model_meta.json``; errors name the file and the field."""
-    path = Path(path or paths.MODEL_META_PATH)
+def _card(model_id: str, directory: Path | None) -> ModelMeta:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelMetaError(f"{path}: cannot read JSON: {exc}") from exc
-    schema = json.loads((paths.SCHEMA_DIR / "model_meta.schema.json").read_text(encoding="utf-8"))
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=str)
-    if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "<root>"
-        raise ModelMetaError(f"{path}: {where}: {errors[0].message}")
-    return {model_id: ModelMeta(model_id=model_id, **entry) for model_id, entry in data.items()}
+        return ModelMeta(model_id=model_id, **catalogue.section(model_id, "card", directory))
+    except CatalogueError as exc:
+        raise ModelMetaError(str(exc)) from exc
+
+
+def load_model_meta(directory: Path | None = None) -> dict[str, ModelMeta]:
+    """Every model's card, read from ``directory`` (default ``benchmark/models``) and
+    schema-checked; errors name the file and the field (``benchmark/models/x.yaml: card.params:
+    ...``)."""
+    return {model_id: _card(model_id, directory) for model_id in catalogue.model_ids(directory)}
 
 
 @lru_cache(maxsize=1)
 def default_model_meta() -> dict[str, ModelMeta]:
-    """The repository's own model metadata, loaded once per process."""
+    """The repository's own model cards, loaded once per process."""
     return load_model_meta()
 
 
 def model_card(model_id: str) -> ModelMeta:
-    """The repository's card of one model; a clear error if it has none."""
-    cards = default_model_meta()
-    if model_id not in cards:
-        raise ModelMetaError(f"{paths.MODEL_META_PATH}: no card for model {model_id!r}: add "
-                             "one (display, params, url, zero_shot, training_data, provenance, "
-                             "submitted_by)")
-    return cards[model_id]
+    """The repository's card of one model (only its file is read); a clear error if it has none."""
+    path = catalogue.model_path(model_id)
+    if not catalogue.MODEL_ID.fullmatch(model_id) or not path.is_file():
+        raise ModelMetaError(f"{catalogue.shown(path)}: no card for model {model_id!r}: add the "
+                             "file with a card section (display, params, url, zero_shot, "
+                             "training_data, provenance, submitted_by; see CONTRIBUTING.md)")
+    return _card(model_id, None)
 
 
 def submission_meta(model_id: str, *, provenance: str, submitted_by: str) -> dict[str, Any]:

@@ -141,7 +141,7 @@ def resolve_meta(model_id: str, overrides: dict[str, Any],
     if listed is None:
         absent = [key for key in ("display", "params") if key not in given]
         if absent:
-            raise ValueError(f"{model_id!r} is not in benchmark/model_meta.json: give "
+            raise ValueError(f"{model_id!r} has no card (benchmark/models/{model_id}.yaml): give "
                              + " and ".join(f"--{key}" for key in absent))
         base = {"url": "", "zero_shot": False, "training_data": "", "submitted_by": "",
                 "provenance": "self-reported"}

@@ -26,7 +26,7 @@ _BELOW_ROOT: dict[str, str] = {
     "SCHEMA_DIR": "benchmark/schema",
     "SPEC_PATH": "benchmark/benchmark_spec.json",
     "SUITES_PATH": "benchmark/suites.json",
-    "MODEL_META_PATH": "benchmark/model_meta.json",
+    "MODELS_DIR": "benchmark/models",
     "DATA_DIR": "data",
     "SUBMISSIONS_DIR": "submissions",
     "LEADERBOARD_DIR": "leaderboard",

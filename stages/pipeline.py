@@ -53,8 +53,9 @@ def embed_stage(model_id: str, suite_name: str, out_dir: Path,
 
 def score_stage(model_id: str, suite_name: str, emb_dir: Path,
                 overrides: dict[str, Any] | None = None, submission: Path | None = None,
-                metrics: Path | None = None, progress: bool = True) -> Submission:
-    """``score@<model>``: probe stored embeddings, write the submission and the metrics file.
+                reports: Path | None = None, progress: bool = True) -> Submission:
+    """``score@<model>``: probe stored embeddings, write the submission and, below ``reports``
+    (default ``results/<suite>``), the metrics and plot files (:mod:`stages.dvc_reports`).
 
     The model's settings are ``overrides`` when given, else those the folder records (DVC re-runs
     the stage exactly when the embeddings change), else the registry's.
@@ -68,7 +69,7 @@ def score_stage(model_id: str, suite_name: str, emb_dir: Path,
     model = resolve_model(model_id, overrides) if overrides is not None else \
         recorded_model(emb_dir, model_id)
     default = default_paths(suite_name, model_id)
-    out = RunPaths(emb_dir, Path(submission or default.submission), Path(metrics or default.metrics))
+    out = RunPaths(emb_dir, Path(submission or default.submission), Path(reports or default.reports))
     return score(model, default_spec().suite(suite_name), emb_dir, out, progress=progress)
 
 

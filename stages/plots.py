@@ -1,8 +1,12 @@
-"""``geneb plots``: the leaderboard as pictures (matplotlib, Agg backend, SVG and PNG).
+"""``geneb plots``: the leaderboard as figures for papers (matplotlib, Agg backend, SVG and PNG).
+
+Not the site's pictures: the page draws its plots from the leaderboard JSON itself
+(``leaderboard/plots.js``), so they never go stale; these files are made on request, into a
+folder you name (``--out``), and are never committed.
 
 * ``heatmap-<regime>``: models (rows, by that regime's Macro) x categories, cell = category mean.
 * ``size-vs-macro``: parameter count (log scale) against Macro, one panel per regime, with
-  Spearman's rho. Parameter counts come from ``benchmark/model_meta.json`` (the corrected ones).
+  Spearman's rho. Parameter counts come from the model cards (``benchmark/models/``, the corrected ones).
 * ``rank-shift``: each model's Macro rank in the full, 10-shot and 1-shot regimes, joined by lines.
 * ``rank-intervals-<regime>``: each model's Macro rank with its 95% bootstrap rank interval
   (:mod:`stages.uncertainty`).
@@ -31,7 +35,6 @@ from stages.spec import BenchmarkSpec, default_spec  # noqa: E402
 from stages.submission import DEFAULT_SUITE  # noqa: E402
 from stages.uncertainty import rank_intervals  # noqa: E402
 
-PLOTS_DIR = paths.LEADERBOARD_DIR / "plots"
 FORMATS: tuple[str, ...] = ("svg",)  # PNG on request: --format svg png
 REGIME_NAMES = {"full": "full data", "10shot": "10-shot", "1shot": "1-shot"}
 
@@ -164,7 +167,7 @@ def rank_interval_plot(board: Board, regime: str, entries: Sequence) -> plt.Figu
     return fig
 
 
-def write_plots(submissions_dir: Path = paths.SUBMISSIONS_DIR, out_dir: Path = PLOTS_DIR,
+def write_plots(out_dir: Path, submissions_dir: Path = paths.SUBMISSIONS_DIR,
                 suite: str = DEFAULT_SUITE, metric: str | None = None,
                 formats: Sequence[str] = FORMATS, spec: BenchmarkSpec | None = None) -> list[Path]:
     """Render every plot of the validated submissions in ``submissions_dir``; returns the files."""

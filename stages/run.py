@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 class RunPaths:
     embeddings: Path
     submission: Path
-    metrics: Path
+    reports: Path  # the folder the metrics and plot files go below (stages/dvc_reports.py)
 
 
 def default_paths(suite: str, model_id: str) -> RunPaths:
@@ -42,7 +42,7 @@ def default_paths(suite: str, model_id: str) -> RunPaths:
     return RunPaths(
         embeddings=paths.REPO_ROOT / "embeddings" / suite / model_id,
         submission=base / "submissions" / f"{model_id}.json",
-        metrics=base / "metrics" / f"{model_id}.json",
+        reports=base,
     )
 
 
@@ -85,9 +85,9 @@ def embed(model: ResolvedModel, suite: Suite, out_dir: Path, *, device: str | No
 
 def score(model: ResolvedModel, suite: Suite, emb_dir: Path, out: RunPaths, *,
           progress: bool = True, with_noise_floor: bool = True) -> Submission:
-    """Probe the stored embeddings (both probes, noise floor); write submission and metrics."""
-    from stages.aggregate import metrics_summary
-    from stages.io_utils import atomic_write_json
+    """Probe the stored embeddings (both probes, noise floor); write the submission, then the
+    metrics and plot files of :mod:`stages.dvc_reports` below ``out.reports``."""
+    from stages.dvc_reports import write_reports
     from stages.machine import probe_machine
     from stages.scoring import score_suite
     from stages.submission_build import build_submission
@@ -114,7 +114,7 @@ def score(model: ResolvedModel, suite: Suite, emb_dir: Path, out: RunPaths, *,
         data_hashes=scores.data_hashes(), exact=scores.exact(), noise=scores.noise,
         machine=machine, fit_dtype=scores.fit_dtype(), embedding_sha256=scores.checksums())
     write_submission(out.submission, submission)
-    atomic_write_json(out.metrics, metrics_summary(submission, spec))
+    write_reports(submission, spec, out.reports)
     return submission
 
 

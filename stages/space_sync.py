@@ -21,8 +21,9 @@ from stages import paths
 from stages.errors import GenebError
 from stages.leaderboard import LEADERBOARD_FILE, TASKS_FILE
 
-SPACE_FILES: tuple[str, ...] = ("index.html", LEADERBOARD_FILE, TASKS_FILE, "README.md")
-PLOTS = "plots"  # optional folder of SVG plots (`geneb plots`), uploaded when present
+# The page and what it loads (its plots are drawn from the JSON, so there are no picture files).
+SITE_FILES: tuple[str, ...] = ("index.html", "style.css", "util.js", "plots.js", "detail.js", "app.js")
+SPACE_FILES: tuple[str, ...] = (*SITE_FILES, LEADERBOARD_FILE, TASKS_FILE, "README.md")
 DEFAULT_SPACE_ID = "DeepPavlov/geneb-leaderboard"
 
 
@@ -52,8 +53,6 @@ def plan_upload(leaderboard_dir: Path, space_id: str, revision: str | None = Non
             raise SyncError(f"{leaderboard_dir / name}: suite {board.get('suite')!r} is not the "
                             "official full suite; refusing to publish it")
     files = [(leaderboard_dir / name, name) for name in SPACE_FILES]
-    files += [(path, path.relative_to(leaderboard_dir).as_posix())  # pictures the page links to
-              for path in sorted((leaderboard_dir / PLOTS).glob("*.svg"))]
     where = f" from {revision[:12]}" if revision else ""
     return UploadPlan(space_id, tuple(files), f"Update GENEB leaderboard{where}")
 

@@ -6,9 +6,10 @@ structure comes from ``benchmark/schema/submission.schema.json`` (the published 
 optional ``suite``, ``exact_results`` and ``run_settings``); the rules a schema cannot express
 live here: the suite's exact task set (for both probes' numbers), per-seed values that average to
 the reported means, a noise floor for every task, file name and model id safety, provenance
-claims against ``model_meta.json``, and non-finite numbers, which Python's JSON reader would
-otherwise accept silently. The file may be hostile: it is parsed by :mod:`stages.untrusted_json`
-(bounded depth), and no line quotes more than an excerpt of a value or key.
+claims against the model's card (``benchmark/models/<model_id>.yaml``), and non-finite numbers,
+which Python's JSON reader would otherwise accept silently. The file may be hostile: it is parsed
+by :mod:`stages.untrusted_json` (bounded depth), and no line quotes more than an excerpt of a value
+or key.
 """
 
 from __future__ import annotations
@@ -221,13 +222,14 @@ def check_submission(
     if isinstance(meta, dict) and isinstance(model_id, str):
         claim, listed = meta.get("provenance"), model_meta.get(model_id)
         if claim in RESTRICTED_PROVENANCES and (listed is None or listed.provenance != claim):
-            lists = f"lists it as {listed.provenance!r}" if listed else "does not list this model"
-            add("meta/provenance", f"{claim!r} is granted by the maintainers only; "
-                                   f"benchmark/model_meta.json {lists}")
+            lists = (f"its card in benchmark/models/{model_id}.yaml lists it as "
+                     f"{listed.provenance!r}" if listed else
+                     "benchmark/models/ has no card for this model")
+            add("meta/provenance", f"{claim!r} is granted by the maintainers only; {lists}")
         elif (expected.is_official and listed is not None and claim in PROVENANCES
               and claim != listed.provenance):
-            add("meta/provenance", f"{claim!r} disagrees with benchmark/model_meta.json "
-                                   f"({listed.provenance!r})")
+            add("meta/provenance", f"{claim!r} disagrees with its card in "
+                                   f"benchmark/models/{model_id}.yaml ({listed.provenance!r})")
 
     if isinstance(data.get("run_settings"), dict) and not skip:
         problems.extend(_run_settings_problems(data, name, spec))

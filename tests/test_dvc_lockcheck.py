@@ -67,7 +67,7 @@ def _drop_model(params: dict) -> None:
 
 
 def _bump_metric(data: dict) -> None:
-    data["full"]["MCC"]["macro"] = 0.99
+    data["MCC"]["full"] = 0.99
 
 
 TASK = TEST_TASKS[0]
@@ -112,7 +112,10 @@ SCENARIOS = {
         lambda r: edit_params(r, _drop_model),
         [("embed@kmer-4", "orphan: in dvc.lock"), ("score@kmer-4", "orphan: in dvc.lock"),
          ("results/lite/submissions/kmer-4.json", "orphan: model 'kmer-4'"),
-         ("results/lite/metrics/kmer-4.json", "orphan: model 'kmer-4'")], ["embed@kmer-3"]),
+         ("results/lite/metrics/kmer-4.json", "orphan: model 'kmer-4'"),
+         ("results/lite/metrics/details/kmer-4.json", "orphan: model 'kmer-4'"),
+         ("results/lite/plots/kmer-4/categories.json", "orphan: model 'kmer-4'"),
+         ("results/lite/plots/kmer-4/regimes.json", "orphan: model 'kmer-4'")], ["embed@kmer-3"]),
 }
 
 

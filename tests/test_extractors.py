@@ -4,7 +4,6 @@ shared windowing / batching / pooling helpers."""
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import re
 
@@ -16,13 +15,12 @@ from stages import paths
 from stages.extractors import batching
 from stages.extractors.base import ExtractorSettings, report_delta
 from stages.extractors.hf import OPTIONS, ExtractorLoadError
-from stages.extractors.registry import FAMILIES, get_model_entry, load_extractor, registered_models
-from stages.model_meta import model_card
+from stages.extractors.registry import family_module, get_model_entry, load_extractor, registered_models
+from stages.model_meta import default_model_meta, model_card
 
 
 def official_ids() -> list[str]:
-    meta = json.loads((paths.BENCHMARK_DIR / "model_meta.json").read_text(encoding="utf-8"))
-    return sorted(k for k, v in meta.items() if v.get("provenance") == "official")
+    return sorted(k for k, v in default_model_meta().items() if v.provenance == "official")
 
 
 # -- settings ------------------------------------------------------------------------------------
@@ -51,7 +49,7 @@ def test_all_40_published_models_are_registered_with_a_loadable_family():
     assert sorted(set(ids) - set(entries)) == []
     for model_id in ids:
         entry = entries[model_id]
-        module = importlib.import_module(FAMILIES[entry.extractor])
+        module = importlib.import_module(family_module(entry.extractor))
         assert callable(module.load), entry.extractor
         assert entry.published_run, f"{model_id}: says nothing about how the published run embedded"
         assert entry.source, model_id

@@ -1,13 +1,12 @@
 """Tiny random-initialised models of the real architecture classes (BERT, ESM, Llama, Mistral,
-GPT-2), saved with ``save_pretrained`` and loaded through the registry exactly as a hub id is:
+GPT-2; built by ``tiny_models``), saved with ``save_pretrained`` and loaded through the registry
+exactly as a hub id is:
 ``load_extractor`` -> family ``load`` -> ``AutoTokenizer/AutoModel*.from_pretrained(source)``.
 No download is ever attempted (HF_HUB_OFFLINE=1; every source is a local directory)."""
 
 from __future__ import annotations
 
-import itertools
 import os
-import random
 import tempfile
 from pathlib import Path
 
@@ -19,108 +18,28 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
+from tiny_models import MAX_POSITIONS, MODELS, dna  # noqa: E402
 
 from stages.extractors.hf import ExtractorLoadError  # noqa: E402
 from stages.extractors.registry import get_model_entry, load_extractor  # noqa: E402
 
-MAX_POSITIONS = 48  # small, so that a few hundred bases already need windows
-RNG = random.Random(7)
-
-
-def dna(n: int) -> str:
-    return "".join(RNG.choice("ACGT") for _ in range(n))
-
-
-def bpe_tokenizer(template: str | None, specials: dict[str, str]):
-    """A byte-pair DNA tokenizer trained on random DNA (the DNABERT-2 / GROVER / decoder kind)."""
-    from tokenizers import Tokenizer, models, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    names = list(dict.fromkeys(specials.values()))
-    tok = Tokenizer(models.BPE(unk_token=specials.get("unk_token")))
-    trainer = trainers.BpeTrainer(vocab_size=80, special_tokens=names, initial_alphabet=list("ACGTN"),
-                                  show_progress=False)
-    tok.train_from_iterator([dna(300) for _ in range(200)], trainer)
-    if template:
-        used = [name for name in names if name in template]
-        tok.post_processor = processors.TemplateProcessing(
-            single=template, special_tokens=[(name, tok.token_to_id(name)) for name in used])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=MAX_POSITIONS, **specials)
-
-
-def save(directory: Path, tokenizer, model) -> str:
-    tokenizer.save_pretrained(directory)
-    model.save_pretrained(directory)
-    return str(directory)
-
-
-def build_bert(directory: Path) -> str:
-    from transformers import BertConfig, BertForMaskedLM
-
-    tok = bpe_tokenizer("[CLS] $A [SEP]", {"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS]",
-                                           "sep_token": "[SEP]", "mask_token": "[MASK]"})
-    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=MAX_POSITIONS,
-                        pad_token_id=tok.pad_token_id)
-    return save(directory, tok, BertForMaskedLM(config))
-
-
-def build_esm(directory: Path) -> str:
-    """Nucleotide-Transformer-like: ESM with rotary positions and a non-overlapping 6-mer vocab."""
-    from transformers import EsmConfig, EsmForMaskedLM, EsmTokenizer
-
-    directory.mkdir(parents=True, exist_ok=True)
-    vocab = (["<unk>", "<pad>", "<mask>", "<cls>", "<eos>"]
-             + ["".join(p) for p in itertools.product("ACGT", repeat=6)] + list("ACGTN"))
-    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tok = EsmTokenizer(str(directory / "vocab.txt"), model_max_length=MAX_POSITIONS)
-    config = EsmConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                       intermediate_size=64, max_position_embeddings=MAX_POSITIONS + 2, pad_token_id=1,
-                       mask_token_id=2, position_embedding_type="rotary", token_dropout=False)
-    return save(directory, tok, EsmForMaskedLM(config))
-
-
-def build_decoder(directory: Path, kind: str) -> str:
-    import transformers
-
-    if kind == "gpt2":
-        tok = bpe_tokenizer(None, {"unk_token": "<|endoftext|>", "eos_token": "<|endoftext|>"})
-        config = transformers.GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=2,
-                                         n_positions=MAX_POSITIONS)
-        return save(directory, tok, transformers.GPT2LMHeadModel(config))
-    tok = bpe_tokenizer("<s> $A", {"unk_token": "<unk>", "pad_token": "<pad>", "bos_token": "<s>",
-                                   "eos_token": "</s>"})
-    cls = {"llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM),
-           "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM)}[kind]
-    config = cls[0](vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                    num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=MAX_POSITIONS,
-                    pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id)
-    return save(directory, tok, cls[1](config))
-
-
-# model id -> (builder, family, options): the family's real loading path for each architecture
-MODELS = {
-    "tiny-bert": (build_bert, "hf_masked_lm", {}),
-    "tiny-esm": (build_esm, "hf_masked_lm", {"auto_class": "masked_lm"}),
-    "tiny-llama": (lambda d: build_decoder(d, "llama"), "hf_causal", {"auto_class": "causal_lm"}),
-    "tiny-mistral": (lambda d: build_decoder(d, "mistral"), "hf_causal", {}),
-    "tiny-gpt2": (lambda d: build_decoder(d, "gpt2"), "hf_causal", {}),
-}
-
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory) -> Path:
-    """A registry file whose sources are the saved tiny models (local paths instead of hub ids)."""
+    """A catalogue folder (one model file each) whose sources are the saved tiny models (local
+    paths instead of hub ids)."""
     torch.manual_seed(0)
     root = tmp_path_factory.mktemp("tiny-models")
-    models = {}
+    catalogue = root / "models"
+    catalogue.mkdir()
     for model_id, (build, family, options) in MODELS.items():
         source = build(root / model_id)
-        models[model_id] = {"extractor": family, "source": source,
-                            "settings": {"dtype": "auto", "options": options, "batch_size": 16}}
-    path = root / "model_registry.yaml"
-    path.write_text(yaml.safe_dump({"models": models}))
-    return path
+        card = {"display": model_id, "params": 0, "url": "", "zero_shot": False,
+                "training_data": "", "provenance": "self-reported", "submitted_by": ""}
+        embed = {"extractor": family, "source": source,
+                 "settings": {"dtype": "auto", "options": options, "batch_size": 16}}
+        (catalogue / f"{model_id}.yaml").write_text(yaml.safe_dump({"card": card, "embed": embed}))
+    return catalogue
 
 
 def extractor(registry: Path, model_id: str, **overrides):

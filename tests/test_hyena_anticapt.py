@@ -98,7 +98,8 @@ def test_committed_lite_submission_records_these_weights_and_settings(hyena):
     extractor = submission["run_settings"]["extractor"]
     assert submission["model_id"] == MODEL and submission["suite"] == "lite"
     assert extractor["family"] == "hyena"
-    assert extractor["weights"]["sha256"] == hyena.identity()["sha256"]
+    assert extractor["weights"] == hyena.identity()  # the weights and what the load-time guard found
+    assert (extractor["weights"]["load_check"]["missing"], extractor["weights"]["load_check"]["unexpected"]) == (0, 0)
     assert extractor["settings"] == hyena.settings.vector_json()
     reports = extractor["report"].values()
     assert sum(r["windowed_sequences"] for r in reports) == 0  # lite sequences are <= 300 nt

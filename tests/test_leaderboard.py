@@ -95,7 +95,10 @@ def test_display_metadata_comes_from_model_meta(built, published):
                                ("enformer-official-rough", 252_000_000, 250_000_000)]:
         assert rows[model]["params"] == params
         assert published[model]["meta"]["params"] == old
-    assert rows["dnabert2-no-flashattention"]["disp"] == "dnabert2"
+    meta = default_model_meta()
+    assert all(row["disp"] == meta[model].display for model, row in rows.items())
+    # the card's readable name, not the release's (its submission file keeps "dnabert2")
+    assert rows["dnabert2-no-flashattention"]["disp"] != published["dnabert2-no-flashattention"]["meta"]["display"]
     assert (rows["splicebert-1024nt"]["submitted"], rows["splicebert-1024nt"]["official"]) == (
         "self-reported", False)
     assert sum(r["official"] for r in rows.values()) == 40
@@ -224,14 +227,75 @@ def test_model_meta_keeps_the_published_fields_and_describes_every_model(tmp_pat
     reference = paths.REPO_ROOT.parent / "shared" / "reference" / "geneb" / "model_meta.json"
     if reference.is_file():
         for model_id, entry in json.loads(reference.read_text()).items():
-            for key in ("display", "params", "zero_shot", "provenance", "submitted_by"):
+            # display names are the cards' readable ones (issue 15), not the release's raw ids
+            for key in ("params", "zero_shot", "provenance", "submitted_by"):
                 assert getattr(meta[model_id], key) == entry[key], (model_id, key)
     for entry in meta.values():
         assert entry.card is None or (paths.REPO_ROOT / entry.card).is_file()
         assert entry.url == "" or entry.url.startswith("https://")
 
-    broken = json.loads(paths.MODEL_META_PATH.read_text())
-    broken["GROVER"]["provenance"] = "trusted"
-    (tmp_path / "model_meta.json").write_text(json.dumps(broken))
-    with pytest.raises(ModelMetaError, match=r"model_meta.json: GROVER/provenance: 'trusted' is not one of"):
-        load_model_meta(tmp_path / "model_meta.json")
+    broken = tmp_path / "models"
+    broken.mkdir()
+    text = (paths.MODELS_DIR / "GROVER.yaml").read_text()
+    (broken / "GROVER.yaml").write_text(text.replace('provenance: "official"', 'provenance: "trusted"'))
+    with pytest.raises(ModelMetaError, match=r"GROVER.yaml: card.provenance: 'trusted' is not one of"):
+        load_model_meta(broken)
+
+
+def test_rows_say_what_each_model_is_and_how_it_was_made(built, published):
+    """The 41 published rows were embedded by their authors' extractors ("reference"), with the
+    documented difference from each model's ``published_run``; the card's facts, ``null`` where
+    it says nothing; the repository's address once in the header."""
+    from stages.extractors.registry import registered_models
+
+    board, tasks = built
+    registry, meta = registered_models(), default_model_meta()
+    for regime in board["data"]:
+        for row, task_row in zip(board["data"][regime], tasks["data"][regime], strict=True):
+            card, entry = meta[row["model"]], registry.get(row["model"])
+            assert row["extraction"] == task_row["extraction"] == "reference"
+            assert row["reference_extraction"] == ((entry.published_run or None) if entry else None)
+            for key in ("url", "paper", "architecture", "tokenization", "training_data", "card"):
+                assert row[key] == (getattr(card, key) or None), (row["model"], key)
+            assert task_row["run"] is None and "url" not in task_row and "run" not in row
+    rows = {r["model"]: r for r in board["data"]["full"]}
+    assert "left pads" in rows["hyenadna-large-1m-seqlen-hf"]["reference_extraction"]
+    assert "no mask reaches" in rows["caduceus-ps_seqlen-131k_d_model-256_n_layer-16"]["reference_extraction"]
+    assert rows["splicebert-1024nt"]["card"] == "model_cards/splicebert-1024nt.md"
+    assert sum(r["architecture"] is None for r in rows.values()) < 41
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((paths.REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for payload in built:
+        assert payload["repository"] == project["urls"]["Repository"].rstrip("/")
+        assert payload["card_base_url"] == payload["repository"] + "/blob/main/"
+
+
+def test_a_row_made_by_genebs_extractors_says_so_with_its_run_settings(writer_submission, spec):
+    submission = writer_submission("full")
+    submission["run_settings"]["machine"] = json.loads(
+        (paths.REPO_ROOT / "results" / "lite" / "submissions" / "kmer-4.json").read_text())["run_settings"]["machine"]
+    entry = Entry(Submission.from_json(submission), default_model_meta()["kmer-4"], "ignored: not a reference row")
+    row, task_row = build_rows(entry, "full", spec, spec.task_ids)
+    assert (row["extraction"], row["reference_extraction"]) == ("geneb", None)
+    settings = submission["run_settings"]
+    run = task_row["run"]
+    assert run["extractor"] == settings["extractor"]["family"] == "kmer"
+    assert run["settings"] == {"options": {"k": 4}}  # the declared settings, nulls left out
+    assert (run["harness"], run["code_revision"]) == (settings["harness_version"], settings["code_revision"])
+    assert run["data"] == f"{settings['dataset']['repo_id']}@{settings['dataset']['revision']}"
+    assert (run["torch"], run["transformers"]) == (settings["packages"]["torch"], settings["packages"]["transformers"])
+    blas = settings["machine"]["probe"]["blas"]
+    assert run["blas"] == [f"{b['vendor']} {b['version']} ({b['kernel']} kernel, {b['threads']} threads)" for b in blas]
+    assert "run" not in row and "url" in row  # detail-view data only in the lazily loaded file
+
+
+def test_the_repository_address_is_read_from_pyproject(tmp_path):
+    from stages.leaderboard import LeaderboardError, repository_url
+
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[project]\nname = "x"\n\n[project.urls]\nHomepage = "https://a.example"\n'
+                    'Repository = "https://github.com/org/repo/"\n\n[tool.x]\nRepository = "no"\n')
+    assert repository_url(path) == "https://github.com/org/repo"
+    path.write_text('[project]\nname = "x"\n[tool.x]\nRepository = "https://elsewhere"\n')
+    with pytest.raises(LeaderboardError, match=r"pyproject.toml: \[project.urls\] has no Repository"):
+        repository_url(path)

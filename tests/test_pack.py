@@ -122,7 +122,7 @@ def test_strays_conflicts_and_bad_values(grover_logs, spec):
     assert task in chosen.submission.results["full"]
 
 
-def test_metadata_for_a_model_not_in_model_meta():
+def test_metadata_for_a_model_without_a_card():
     with pytest.raises(ValueError, match="give --display and --params"):
         resolve_meta("new-model", {"display": None}, default_model_meta())
     meta = resolve_meta("new-model", {"display": "New", "params": 5}, default_model_meta())

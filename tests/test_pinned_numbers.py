@@ -11,7 +11,7 @@ import json
 import pytest
 
 from stages import paths
-from stages.aggregate import metrics_summary
+from stages.dvc_reports import REPORT_FILES, report_contents
 from stages.run import RunPaths, run_model
 from stages.score_check import compare_submissions, format_check
 from stages.submission import Submission
@@ -27,7 +27,7 @@ def committed() -> dict:
 @pytest.fixture(scope="module")
 def remade(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("pinned")
-    out = RunPaths(root / "emb", root / "sub.json", root / "metrics.json")
+    out = RunPaths(root / "emb", root / "sub.json", root / "reports")
     return json.loads(json.dumps(run_model("kmer-4", "lite", out, progress=False).to_json()))
 
 
@@ -56,6 +56,8 @@ def test_protocol_numbers_within_the_noise_floor(committed, remade):
     assert recorded["variants"], "the committed floor was measured, not left empty"
 
 
-def test_committed_metrics_file_summarises_the_committed_submission(committed, spec):
-    metrics = json.loads((paths.REPO_ROOT / "results/lite/metrics/kmer-4.json").read_text())
-    assert metrics == json.loads(json.dumps(metrics_summary(Submission.from_json(committed), spec)))
+def test_committed_metrics_and_plot_files_summarise_the_committed_submission(committed, spec):
+    made = report_contents(Submission.from_json(committed), spec)
+    for kind, pattern in REPORT_FILES.items():
+        path = paths.REPO_ROOT / "results" / "lite" / pattern.format(model="kmer-4")
+        assert json.loads(path.read_text()) == json.loads(json.dumps(made[kind])), path

@@ -12,7 +12,8 @@ import yaml
 from stages import params as params_file
 from stages import paths
 from stages.code_hash import extractor_code_hash
-from stages.code_manifest import STEP_CODE
+from stages.code_manifest import PER_MODEL, STEP_CODE
+from stages.dvc_reports import REPORT_FILES, report_paths
 from stages.embedding_files import CODE_STAMP, SETTINGS_RECORD, read_embeddings
 from stages.extractors.registry import RegistryError
 from stages.params import ParamsError, load_params, resolve_overrides
@@ -106,8 +107,12 @@ def test_stage_commands_write_exactly_their_declared_outputs():
     cmd = _expand(score["cmd"])
     assert cmd.startswith("geneb score ") and "--embeddings embeddings/lite/kmer-4" in cmd
     assert "embeddings/${suite}/${key}" in score["deps"]
-    assert _out_paths(score["outs"]) == ["results/lite/submissions/kmer-4.json"]
-    assert _out_paths(score["metrics"]) == ["results/lite/metrics/kmer-4.json"]
+    # the submission, then stages/dvc_reports.py's files: the metrics row, details, plot data
+    reports = {kind: f"results/lite/{pattern.format(model='kmer-4')}"
+               for kind, pattern in REPORT_FILES.items()}
+    assert _out_paths(score["outs"]) == ["results/lite/submissions/kmer-4.json", reports["details"]]
+    assert _out_paths(score["metrics"]) == [reports["metrics"]]
+    assert _out_paths(score["plots"]) == [reports["categories"], reports["regimes"]]
     assert embed["params"] == ["suite", "models.${key}"]
     assert "params" not in score and "--params" not in score["cmd"]  # settings come with the embeddings
     for stage in (embed, score):
@@ -145,12 +150,18 @@ def _fake_extractors(root: Path, alpha_as_package: bool = False) -> Path:
     extractors.mkdir(parents=True)
     (root / "genebfake" / "__init__.py").write_text("")
     (root / "genebfake" / "taskdata.py").write_text("# reader\n")
-    for name in ("__init__", "base", "beta", "shared"):
+    for name in ("__init__", "base", "shared"):
         (extractors / f"{name}.py").write_text(f"# {name}\n")
+    (extractors / "beta.py").write_text(_family("beta"))
     alpha = extractors / ("alpha/__init__.py" if alpha_as_package else "alpha.py")
     alpha.parent.mkdir(exist_ok=True)
-    alpha.write_text("# alpha\n")
+    alpha.write_text(_family("alpha"))
     return extractors
+
+
+def _family(text: str) -> str:
+    """A family module's source: it defines ``load`` (what makes a module a family)."""
+    return f"def load(*args, **kwargs):\n    return None  # {text}\n"
 
 
 def _use_fake(monkeypatch, root: Path) -> None:
@@ -165,20 +176,19 @@ def _use_fake(monkeypatch, root: Path) -> None:
     monkeypatch.syspath_prepend(str(root))
     importlib.invalidate_caches()
     monkeypatch.setattr(code_hash, "EXTRACTOR_SHARED", ("genebfake.extractors", "genebfake.taskdata"))
-    monkeypatch.setattr(registry, "FAMILIES", {"alpha": "genebfake.extractors.alpha",
-                                               "beta": "genebfake.extractors.beta"})
+    monkeypatch.setattr(registry, "FAMILY_PACKAGE", "genebfake.extractors")
 
 
 def test_code_hash_follows_own_family_not_others(tmp_path, monkeypatch):
     extractors = _fake_extractors(tmp_path / "repo")
     _use_fake(monkeypatch, tmp_path / "repo")
     before = extractor_code_hash("alpha")
-    (extractors / "beta.py").write_text("# beta changed\n")
+    (extractors / "beta.py").write_text(_family("beta changed"))
     assert extractor_code_hash("alpha") == before
     (extractors / "shared.py").write_text("# helper changed\n")
     after_shared = extractor_code_hash("alpha")
     assert after_shared != before
-    (extractors / "alpha.py").write_text("# alpha changed\n")
+    (extractors / "alpha.py").write_text(_family("alpha changed"))
     assert extractor_code_hash("alpha") != after_shared
     with pytest.raises(RegistryError, match="unknown extractor family"):
         extractor_code_hash("gamma")
@@ -223,11 +233,13 @@ def test_embed_stage_recomputes_everything_after_a_code_change(embedded, capsys)
 
 def test_score_stage_writes_submission_and_metrics(embedded, tmp_path, lite):
     out, _ = embedded
-    sub, met = tmp_path / "s.json", tmp_path / "m.json"
-    submission = score_stage("kmer-3", "lite", out, {"options": {"k": 3}}, sub, met,
+    sub, reports = tmp_path / "s.json", tmp_path / "reports"
+    submission = score_stage("kmer-3", "lite", out, {"options": {"k": 3}}, sub, reports,
                              progress=False).to_json()
     assert json.loads(sub.read_text())["results"] == json.loads(json.dumps(submission["results"]))
-    metrics = json.loads(met.read_text())
+    assert sorted(p.relative_to(reports).as_posix() for p in reports.rglob("*.json")) == \
+        sorted(pattern.format(model="kmer-3") for pattern in REPORT_FILES.values())
+    metrics = json.loads(report_paths(reports, "kmer-3")["details"].read_text())
     assert metrics["model_id"] == "kmer-3" and metrics["suite"] == "lite"
     assert set(metrics["full"]["MCC"]) == {"macro", "micro", "categories"}
     task = lite.task_ids[0]
@@ -244,23 +256,31 @@ def test_score_stage_takes_the_settings_the_embeddings_were_made_with(embedded, 
     recorded = json.loads((out / SETTINGS_RECORD).read_text())
     assert recorded["model_id"] == "kmer-3"
     submission = score_stage("kmer-3", "lite", out, submission=tmp_path / "s.json",
-                             metrics=tmp_path / "m.json", progress=False).to_json()
+                             reports=tmp_path / "r", progress=False).to_json()
     assert submission["run_settings"]["extractor"]["declared_settings"] == recorded["declared_settings"]
     with pytest.raises(PipelineError, match="another model's embeddings"):
         score_stage("kmer-4", "lite", out, submission=tmp_path / "s4.json",
-                    metrics=tmp_path / "m4.json", progress=False)
+                    reports=tmp_path / "r4", progress=False)
 
 
 def test_every_stage_takes_its_code_through_its_step_manifest():
     # The `code` stage alone depends on stages/ and benchmark/; each step depends on
-    # manifests/code/<step>.json, whose file list tests/test_code_manifest.py checks against
-    # what the step's command really imports and opens.
+    # manifests/code/<step>.json, or its model's manifests/code/<step>/<model>.json, whose file
+    # list tests/test_code_manifest.py checks against what the step's command really imports and
+    # opens.
     code = DVC_YAML["stages"]["code"]
-    assert code["deps"] == ["stages", "benchmark"]
+    assert code["deps"] == ["stages", "benchmark", "pyproject.toml"]
+    assert code["params"] == ["suite", "models"]
+    listed = {entry for entries in STEP_CODE.values() for entry in entries}
+    outside = [entry for entry in listed
+               if not any(entry == dep or entry.startswith(dep + "/") for dep in code["deps"])]
+    assert outside == [], "a step lists a file the code stage does not depend on"
     assert code["cmd"].startswith("geneb code-manifest ")
-    assert _out_paths(code["outs"]) == [f"manifests/code/{step}.json" for step in STEP_CODE]
+    assert _out_paths(code["outs"]) == [f"manifests/code/{step}" + ("" if step in PER_MODEL else ".json")
+                                        for step in STEP_CODE]
     for step in STEP_CODE:
         stage = DVC_YAML["stages"][step]
         deps = stage.get("do", stage)["deps"]
-        assert f"manifests/code/{step}.json" in deps, step
+        mine = f"manifests/code/{step}/${{key}}.json" if step in PER_MODEL else f"manifests/code/{step}.json"
+        assert mine in deps, step
         assert not [dep for dep in deps if dep.startswith(("stages", "benchmark"))], step

@@ -96,7 +96,7 @@ def test_cli_exit_codes_and_evidence_file(tmp_path, capsys):
 
 def test_hyenadna_lite_run_reproduces():
     if HYENA not in registered_models():
-        pytest.skip(f"{HYENA} is not registered in benchmark/model_registry.yaml yet")
+        pytest.skip(f"{HYENA} has no benchmark/models/ file with an embed section yet")
     if not (LITE / f"{HYENA}.json").is_file():
         pytest.skip(f"no committed lite run {LITE / (HYENA + '.json')} yet")
     pytest.importorskip("anticapt", reason="the anticapt package holds the HyenaDNA weights")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from stages.cli import main
+from stages.dvc_reports import report_paths
 from stages.embed import embed_suite
 from stages.extractors.registry import get_model_entry, load_extractor
 from stages.io_utils import file_md5
@@ -19,7 +20,7 @@ from stages.taskdata import load_task
 @pytest.fixture(scope="module")
 def lite_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
-    out = RunPaths(root / "emb", root / "sub.json", root / "metrics.json")
+    out = RunPaths(root / "emb", root / "sub.json", root / "reports")
     submission = run_model("kmer-3", "lite", out, progress=False).to_json()
     return out, submission
 
@@ -58,13 +59,17 @@ def test_numbers_equal_plain_protocol(lite_run, spec, lite):
 
 def test_metrics_file_aggregates(lite_run, spec):
     out, submission = lite_run
-    metrics = json.loads(out.metrics.read_text())
+    files = report_paths(out.reports, "kmer-3")
+    metrics = json.loads(files["details"].read_text())
     tf_tasks = [t for t in submission["results"]["full"] if "human_tf" in t]
     expected_tf = np.mean([submission["results"]["full"][t]["MCC"] for t in tf_tasks])
     assert metrics["full"]["MCC"]["categories"]["TF Binding"] == pytest.approx(expected_tf)
     cats = metrics["full"]["MCC"]["categories"]
     assert metrics["full"]["MCC"]["macro"] == pytest.approx(np.mean(list(cats.values())))
     assert metrics["suite"] == "lite"
+    headline = json.loads(files["metrics"].read_text())["MCC"]  # the `dvc metrics show` row
+    assert headline == {regime: metrics[regime]["MCC"]["macro"] for regime in spec.regimes} | \
+        {"full_micro": metrics["full"]["MCC"]["micro"]}
 
 
 def test_second_embed_is_all_cache_hits(lite_run, lite):

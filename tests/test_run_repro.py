@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from stages import paths
+from stages.dvc_reports import report_paths
 from stages.dvc_scratch import TEST_MODELS, TEST_TASKS, build_pipeline_origin, clone, run
 
 pytestmark = pytest.mark.slow
@@ -26,9 +27,10 @@ def origin(tmp_path_factory) -> Path:
 
 
 def outputs(repo: Path) -> dict[str, bytes]:
-    """The model's embedding folder (task files and sidecars), submission and metrics."""
+    """The model's embedding folder (task files and sidecars), submission, metrics and plot data."""
     files = [*sorted((repo / "embeddings/lite" / MODEL).iterdir()),
-             repo / f"results/lite/submissions/{MODEL}.json", repo / f"results/lite/metrics/{MODEL}.json"]
+             repo / f"results/lite/submissions/{MODEL}.json",
+             *report_paths(repo / "results/lite", MODEL).values()]
     return {path.relative_to(repo).as_posix(): path.read_bytes() for path in files}
 
 

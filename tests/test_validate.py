@@ -179,11 +179,13 @@ def test_ids_differing_only_by_case_are_both_reported(tmp_path, capsys, splicebe
 
 @pytest.mark.parametrize(("model_id", "claim", "phrase"), [
     ("my-new-model", "official", "'official' is granted by the maintainers only; "
-                                 "benchmark/model_meta.json does not list this model"),
+                                 "benchmark/models/ has no card for this model"),
     ("my-new-model", "verified", "'verified' is granted by the maintainers only"),
-    ("splicebert-1024nt", "official", "model_meta.json lists it as 'self-reported'"),
-    ("GROVER", "verified", "model_meta.json lists it as 'official'"),
-    ("GROVER", "self-reported", "'self-reported' disagrees with benchmark/model_meta.json ('official')"),
+    ("splicebert-1024nt", "official",
+     "its card in benchmark/models/splicebert-1024nt.yaml lists it as 'self-reported'"),
+    ("GROVER", "verified", "benchmark/models/GROVER.yaml lists it as 'official'"),
+    ("GROVER", "self-reported",
+     "'self-reported' disagrees with its card in benchmark/models/GROVER.yaml ('official')"),
 ])
 def test_provenance_claims_are_checked_against_model_meta(tmp_path, capsys, splicebert,
                                                           model_id, claim, phrase):

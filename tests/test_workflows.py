@@ -79,6 +79,26 @@ def test_validate_checks_everything_the_issue_lists():
         assert needed in commands, needed
 
 
+def test_generated_files_are_rebuilt_by_ci_and_committed_on_merge_never_by_a_pr():
+    """CONTRIBUTING.md: a model PR commits no generated file; CI regenerates them before its
+    checks, and the merge to main regenerates and commits them."""
+    validate = [s.get("run", "") for s in steps(load(VALIDATE))]
+    first = {cmd: next(i for i, run in enumerate(validate) if cmd in run)
+             for cmd in ("geneb regenerate", "geneb validate", "geneb leaderboard", "geneb lockcheck")}
+    assert first["geneb regenerate"] < min(v for k, v in first.items() if k != "geneb regenerate")
+    sync = load(SYNC)
+    build = "\n".join(s.get("run", "") for s in sync["jobs"]["build"]["steps"])
+    assert "geneb regenerate" in build
+    (shipped,) = [s["with"]["path"].split() for s in sync["jobs"]["build"]["steps"]
+                  if s.get("uses", "").startswith("actions/upload-artifact@")]
+    commit = "\n".join(s.get("run", "") for s in sync["jobs"][WRITE_JOB]["steps"])
+    (add,) = [c for c in shell_commands(commit) if c.startswith("git add -A ")]
+    added = shlex.split(add)[3:]
+    for generated in ("dvc.lock", "manifests/code", "leaderboard/leaderboard.json",
+                      "leaderboard/leaderboard_tasks.json"):
+        assert generated in added and any(p.rstrip("/") == generated for p in shipped), generated
+
+
 def test_sync_runs_only_on_main():
     workflow = load(SYNC)
     assert workflow["on"]["push"]["branches"] == ["main"]
@@ -344,12 +364,12 @@ def test_upload_sends_the_site_as_one_commit_to_the_space():
     (commit,) = api.commits
     assert (commit["repo_id"], commit["repo_type"]) == ("org/space", "space")
     sent = [op.path_in_repo for op in commit["operations"]]
-    plots = sorted(p.name for p in (paths.LEADERBOARD_DIR / "plots").glob("*.svg"))
-    assert sent == list(SPACE_FILES) + [f"plots/{name}" for name in plots]
+    assert sent == list(SPACE_FILES)
     assert [Path(op.path_or_fileobj) for op in commit["operations"]] == [
         paths.LEADERBOARD_DIR / name for name in sent]
-    linked = re.findall(r'href="(plots/[^"]+)"', (paths.LEADERBOARD_DIR / "index.html").read_text())
-    assert set(linked) <= set(sent), "the page links to files the Space would not have"
+    linked = re.findall(r'(?:href|src)="(?!data:|https?:|#)([^"]+)"',
+                        (paths.LEADERBOARD_DIR / "index.html").read_text())
+    assert linked and set(linked) <= set(sent), "the page loads files the Space would not have"
     assert commit["commit_message"] == "Update GENEB leaderboard from 0123456789ab"
 
 

@@ -1,4 +1,4 @@
-"""``geneb`` commands for maintainers: build-lite, publish-data, pack."""
+"""``geneb`` commands for maintainers: build-lite, publish-data, pack, regenerate."""
 
 from __future__ import annotations
 
@@ -76,8 +76,8 @@ def _add_pack(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "pack", "pack the first pipeline's per-task logs into a submission", cmd_pack)
     p.add_argument("logs", type=Path, help="folder with results_<model>_<task>_<extractor>*.json")
     p.add_argument("--model-id", required=True)
-    p.add_argument("--display", help="display name (default: from model_meta.json)")
-    p.add_argument("--params", type=int, help="parameter count (default: from model_meta.json)")
+    p.add_argument("--display", help="display name (default: from the model's card)")
+    p.add_argument("--params", type=int, help="parameter count (default: from the model's card)")
     p.add_argument("--url")
     p.add_argument("--zero-shot", action="store_const", const=True)
     p.add_argument("--training-data")
@@ -91,7 +91,21 @@ def _add_pack(sub: argparse._SubParsersAction) -> None:
                    help="write the file even with missing tasks (it will not validate)")
 
 
+def cmd_regenerate(args: argparse.Namespace) -> int:
+    from stages.regenerate import regenerate
+
+    for line in regenerate():
+        print(line)
+    return 0
+
+
+def _add_regenerate(sub: argparse._SubParsersAction) -> None:
+    command(sub, "regenerate", "rebuild the generated files (dvc.lock, manifests/code/, the "
+                               "official leaderboard JSON) after a merge; never embeds or "
+                               "probes", cmd_regenerate)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to ``geneb``."""
-    for add in (_add_build_lite, _add_publish_data, _add_pack):
+    for add in (_add_build_lite, _add_publish_data, _add_pack, _add_regenerate):
         add(sub)

@@ -18,12 +18,13 @@ from stages.spec import default_spec
 
 def cmd_run(args: argparse.Namespace) -> int:
     from stages.aggregate import format_summary
+    from stages.dvc_reports import report_paths
     from stages.params import resolve_engine, resolve_overrides
     from stages.run import default_paths, run_model
 
     out = default_paths(args.suite, args.model)
     if args.out:
-        out = replace(out, submission=args.out, metrics=args.out.with_suffix(".metrics.json"))
+        out = replace(out, submission=args.out, reports=args.out.parent)
     if args.embeddings:
         out = replace(out, embeddings=args.embeddings)
     overrides = resolve_overrides(args.model, args.settings, None)
@@ -32,16 +33,18 @@ def cmd_run(args: argparse.Namespace) -> int:
                            with_noise_floor=not args.no_noise_floor)
     print(f"\n{args.model} on {submission.describe_suite()}")
     print(format_summary(submission, default_spec()))
-    print(f"\nsubmission: {out.submission}\nmetrics:    {out.metrics}\nembeddings: {out.embeddings}")
+    metrics = report_paths(out.reports, args.model)["metrics"]
+    print(f"\nsubmission: {out.submission}\nmetrics:    {metrics}\nembeddings: {out.embeddings}")
     return 0
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "run", "embed a suite with a registered model, probe, write a submission",
                 cmd_run)
-    p.add_argument("--model", required=True, help="model id from benchmark/model_registry.yaml")
+    p.add_argument("--model", required=True, help="model id (benchmark/models/<id>.yaml, with an embed section)")
     add_suite(p)
-    p.add_argument("--out", type=Path, help="submission path (default results/<suite>/submissions/)")
+    p.add_argument("--out", type=Path, help="submission path (default results/<suite>/submissions/); "
+                                            "the metrics and plot files go below its folder")
     p.add_argument("--embeddings", type=Path, help="embedding directory (default embeddings/<suite>/<model>)")
     p.add_argument("--settings", help='extractor setting overrides as JSON, e.g. \'{"batch_size": 8}\'')
     p.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
@@ -53,22 +56,23 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 
 def cmd_code_manifest(args: argparse.Namespace) -> int:
     from stages.code_manifest import write_code_manifests
+    from stages.params import check_suite_data, load_params
 
-    if args.params:  # the pipeline's first stage: a bad suite stops here, named
-        from stages.params import check_suite_data, load_params
-
-        check_suite_data(load_params(args.params))
-    for path, manifest in write_code_manifests(args.out).items():
+    params = load_params(args.params)  # the pipeline's first stage: a bad suite stops here, named
+    check_suite_data(params)
+    for path, manifest in write_code_manifests(list(params.models), args.out).items():
         print(f"{path}: sha256 of {len(manifest['files'])} file(s)")
     return 0
 
 
 def _add_code_manifest(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "code-manifest", "DVC stage code: record the sha256 of the source and "
-                                      "definition files each pipeline step uses", cmd_code_manifest)
+                                      "definition files each pipeline step uses (per model of "
+                                      "params.yaml for embed and score)", cmd_code_manifest)
     p.add_argument("--out", type=Path, required=True, help="e.g. manifests/code")
-    p.add_argument("--params", type=Path, help="first check this params.yaml (suite and models, "
-                                               "and that the suite's task data is here)")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"),
+                   help="the models to write manifests for; checked first (suite and models, "
+                        "and that the suite's task data is here; default: params.yaml)")
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
@@ -88,7 +92,7 @@ def _add_manifest(sub: argparse._SubParsersAction) -> None:
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="model id from benchmark/model_registry.yaml")
+    p.add_argument("--model", required=True, help="model id (benchmark/models/<id>.yaml, with an embed section)")
     add_suite(p)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--params", type=Path, help="read settings from models.<id>.settings here")
@@ -125,7 +129,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     overrides = resolve_overrides(args.model, args.settings, args.params)
     submission = score_stage(args.model, args.suite, args.embeddings, overrides,
-                             args.submission, args.metrics, not args.quiet)
+                             args.submission, args.reports, not args.quiet)
     print(f"{args.model} on {submission.describe_suite()}")
     print(format_summary(submission, default_spec()))
     return 0
@@ -136,9 +140,10 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
                               "submission and metrics (never loads the model)", cmd_score)
     _model_args(p)
     p.add_argument("--embeddings", type=Path, required=True, help="the model's embeddings dir")
-    for output in ("submission", "metrics"):  # where the two result files go
-        p.add_argument(f"--{output}", type=Path,
-                       help=f"default results/<suite>/{output.rstrip('s')}s/<id>.json")
+    p.add_argument("--submission", type=Path, help="default results/<suite>/submissions/<id>.json")
+    p.add_argument("--reports", type=Path, help="the folder the metrics and plot files go below "
+                                                "(metrics/<id>.json, plots/<id>/...; default "
+                                                "results/<suite>)")
 
 
 def cmd_summary(args: argparse.Namespace) -> int:

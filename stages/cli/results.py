@@ -139,21 +139,22 @@ def _add_leaderboard(sub: argparse._SubParsersAction) -> None:
 def cmd_plots(args: argparse.Namespace) -> int:
     from stages.plots import write_plots
 
-    where = {k: v for k, v in (("submissions_dir", args.submissions), ("out_dir", args.out)) if v}
-    written = write_plots(suite=_board_suite(args), metric=args.metric, formats=args.format, **where)
+    where = {"submissions_dir": args.submissions} if args.submissions else {}
+    written = write_plots(args.out, suite=_board_suite(args), metric=args.metric, formats=args.format,
+                          **where)
     print("\n".join(f"wrote {path}" for path in written))
     return 0
 
 
 def _add_plots(sub: argparse._SubParsersAction) -> None:
-    p = command(sub, "plots", "heatmap, size vs Macro, rank shift and rank-interval plots",
-                cmd_plots)
+    p = command(sub, "plots", "heatmap, size vs Macro, rank shift and rank-interval figures for "
+                "papers (the site draws its own)", cmd_plots)
     p.add_argument("--submissions", type=Path, help="submissions directory (default submissions/)")
-    p.add_argument("--out", type=Path, help="output directory (default leaderboard/plots)")
+    p.add_argument("--out", type=Path, required=True, help="output directory (never committed)")
     add_suite(p, submissions=True)
     _add_metric(p)
     p.add_argument("--format", nargs="+", default=["svg"], choices=["svg", "png"],
-                   help="default svg (what the site links); png too: --format svg png")
+                   help="default svg; png too: --format svg png")
 
 
 def _check_out_path(path: Path) -> None:

@@ -6,6 +6,10 @@ which padding sides keep real-token outputs independent of the pads, whether bat
 pad-free). Loading is the same ``from_pretrained`` call for a hub id and a local directory, so a
 model saved with ``save_pretrained`` exercises exactly the path a hub id takes.
 
+Every load runs the load-time guards (``load_checks``): no weight the checkpoint lacks or leaves
+unused beyond the family's declared drops, no silent dtype, truncation or special-token change;
+what they found is part of ``identity()``.
+
 Speed: windows are length-sorted and dynamically padded (``batching``), the forward pass runs
 under ``torch.inference_mode`` in the resolved dtype, the next chunk is tokenised in a
 background thread while the model runs, and an out-of-memory error halves the batch and retries.
@@ -29,9 +33,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from stages.errors import GenebError
-from stages.extractors import batching
+from stages.extractors import batching, load_checks
 from stages.extractors.base import ExtractorSettings, reverse_complement
+from stages.extractors.load_checks import ExtractorLoadError, special_affixes
 from stages.machine import torch_cpu_capability
 
 log = logging.getLogger(__name__)
@@ -42,10 +46,6 @@ OPTIONS = {"trust_remote_code", "auto_class", "one_hot_inputs", "trim_to_multipl
 DEFAULT_BATCH = {"cpu": (64, 8_192), "gpu": (256, 131_072)}  # rows, padded tokens per batch
 CHUNK = 4096  # sequences tokenised ahead of the model, in a background thread
 _WEIGHT_SUFFIXES = (".json", ".bin", ".safetensors", ".py", ".txt", ".model", ".pt")
-
-
-class ExtractorLoadError(GenebError, ValueError):
-    """A model could not be loaded; the message names the model and what to do."""
 
 
 def prepare_hf_home() -> None:
@@ -121,6 +121,10 @@ class HFExtractor:
     padding_sides: ClassVar[tuple[str, ...]] = ("right",)
     pad_free: ClassVar[bool] = False  # bidirectional and no attention mask: equal-length batches only
     requires_mask: ClassVar[bool] = True  # refuse a model whose forward takes no attention mask
+    # Weights the family never reads, as regex -> why (load_checks.check_weights); nothing else
+    # may be missing from a checkpoint or left unused in it.
+    allowed_missing: ClassVar[dict[str, str]] = {}
+    allowed_unexpected: ClassVar[dict[str, str]] = {}
 
     def __init__(self, model_id: str, settings: ExtractorSettings, *, source: str | None,
                  revision: str | None = None, device: str | None = None) -> None:
@@ -174,17 +178,26 @@ class HFExtractor:
         path, local = resolve_source(self.model_id, source)
         trust = bool(options.get("trust_remote_code", False))
         common = {"revision": revision, "trust_remote_code": trust}
+        where = f"{self.model_id} ({source}, revision {revision or 'unpinned'})"
+        auto_class = getattr(transformers, AUTO_CLASSES[auto])
         try:
             tokenizer = transformers.AutoTokenizer.from_pretrained(path, **common)
-            model_class = getattr(transformers, AUTO_CLASSES[auto])
-            model = model_class.from_pretrained(path, dtype=getattr(torch, dtype), **common)
-        except (OSError, ValueError, ImportError, KeyError) as exc:
+            model, info, hidden = load_checks.load_reporting_every_key(where, lambda cls: (
+                cls or auto_class).from_pretrained(path, dtype=getattr(torch, dtype),
+                                                   output_loading_info=True, **common))
+        except ExtractorLoadError:
+            raise
+        except (OSError, ValueError, ImportError, KeyError, RuntimeError) as exc:
             raise ExtractorLoadError(f"{self.model_id}: cannot load {source!r} (revision {revision}) "
                                      f"with {AUTO_CLASSES[auto]}: {exc}") from exc
+        check = load_checks.check_weights(where, model, info, self.allowed_missing, self.allowed_unexpected,
+                                          remote_code=trust, architecture_missing=hidden)
+        check["dtype"] = load_checks.check_dtype(where, model, dtype)
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self._prefix, self._suffix = special_affixes(self.model_id, tokenizer)
         limit = self.model_limit(model, tokenizer)
+        declared_limit = getattr(tokenizer, "model_max_length", None)
         max_length = settings.max_length or limit
         if max_length is None:
             raise ExtractorLoadError(f"{self.model_id}: the model declares no length limit; set max_length")
@@ -211,8 +224,12 @@ class HFExtractor:
         self._pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if i is not None)
         self._vocab = len(tokenizer)
         self._identity = weights_identity(source, path, revision, local)
+        check.update(load_checks.check_inputs(
+            where, tokenizer, (self._prefix, self._suffix), max_length=max_length, limit=limit,
+            tokenizer_limit=declared_limit,
+            padding_side=settings.padding_side, special_tokens=settings.special_tokens, pad_id=self._pad_id))
         self._identity.update(family=self.family, auto_class=AUTO_CLASSES[auto],
-                              architecture=type(self._module).__name__)
+                              architecture=type(self._module).__name__, load_check=check)
         self.settings = replace(settings, dtype=dtype, max_length=max_length)
 
     # -- the contract -------------------------------------------------------------------------
@@ -375,19 +392,3 @@ class _Ticker:
         if self.progress is not None and target > self.reported:
             self.progress(target - self.reported)
         self.reported = max(self.reported, target)
-
-
-def special_affixes(model_id: str, tokenizer) -> tuple[list[int], list[int]]:
-    """The special tokens the tokenizer puts before and after a sequence's own tokens.
-
-    Found by tokenising a probe with and without special tokens, so the rule holds for BPE,
-    k-mer and character tokenizers alike (``[CLS] … [SEP]``, ``<s> …``, ``… [SEP]``, or none).
-    """
-    probe = "ACGTACGTAC"
-    plain = tokenizer(probe, add_special_tokens=False)["input_ids"]
-    full = tokenizer(probe, add_special_tokens=True)["input_ids"]
-    for start in range(len(full) - len(plain) + 1):
-        if full[start:start + len(plain)] == plain:
-            return full[:start], full[start + len(plain):]
-    raise ExtractorLoadError(f"{model_id}: cannot locate the sequence inside its tokenisation with "
-                             f"special tokens ({full} vs {plain})")

@@ -25,6 +25,10 @@ from stages.extractors.hf import HFExtractor
 class CausalExtractor(HFExtractor):
     family = "hf_causal"
     padding_sides = ("right", "left")
+    allowed_missing = {r"^lm_head\.weight$": "the LM head (often tied to the input embeddings, so "
+                                             "not stored); GENEB never reads logits"}
+    allowed_unexpected = {r"^lm_head\.weight$": "the LM head of a checkpoint loaded headless "
+                                                "(AutoModel); GENEB never reads logits"}
 
 
 def load(model_id: str, settings: ExtractorSettings, *, source: str | None,

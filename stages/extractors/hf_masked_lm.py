@@ -23,6 +23,20 @@ from stages.extractors.hf import HFExtractor
 class MaskedLMExtractor(HFExtractor):
     family = "hf_masked_lm"
     padding_sides = ("right",)
+    allowed_missing = {
+        r"^pooler\.dense\.(weight|bias)$": "the pooler AutoModel adds to BERT/ESM, absent from MLM "
+                                          "checkpoints; GENEB never reads pooler_output",
+        r"^(cls\.predictions|lm_head)\.": "the MLM head of a headless checkpoint loaded with "
+                                          "auto_class masked_lm; GENEB never reads logits",
+        r"(^|\.)contact_head\.": "ESM's contact-prediction head, called only by predict_contacts",
+    }
+    allowed_unexpected = {
+        r"^(cls\.predictions|lm_head)\.": "the MLM head of a checkpoint loaded headless (AutoModel); "
+                                          "GENEB never reads logits",
+        r"^cls\.seq_relationship\.": "BERT's next-sentence head (BertForPreTraining checkpoints)",
+        r"^(\w+\.)?pooler\.dense\.(weight|bias)$": "a checkpoint's pooler, absent from the MLM "
+                                                   "class GENEB loads (and never read)",
+    }
 
 
 def load(model_id: str, settings: ExtractorSettings, *, source: str | None,

@@ -24,6 +24,8 @@ class HyenaExtractor(HFExtractor):
     family = "hyena"
     padding_sides = ("right",)
     requires_mask = False  # causal: right padding keeps real tokens independent of the pads
+    allowed_unexpected = {r"^lm_head\.weight$": "HyenaDNAForCausalLM's LM head, stored by the "
+                                                "LongSafari checkpoints; GENEB never reads logits"}
 
 
 def load(model_id: str, settings: ExtractorSettings, *, source: str | None,
