@@ -45,6 +45,11 @@ def model_path(model_id: str, directory: Path | None = None) -> Path:
     return models_dir(directory) / f"{model_id}.yaml"
 
 
+def is_catalogued(model_id: str, directory: Path | None = None) -> bool:
+    """Whether ``model_id`` is a well-formed id with a file (a malformed id never names a path)."""
+    return bool(MODEL_ID.fullmatch(model_id)) and model_path(model_id, directory).is_file()
+
+
 def model_ids(directory: Path | None = None) -> list[str]:
     """Every catalogued model id (the file stems), sorted."""
     return sorted(p.stem for p in models_dir(directory).glob("*.yaml"))

@@ -82,7 +82,7 @@ def default_model_meta() -> dict[str, ModelMeta]:
 def model_card(model_id: str) -> ModelMeta:
     """The repository's card of one model (only its file is read); a clear error if it has none."""
     path = catalogue.model_path(model_id)
-    if not catalogue.MODEL_ID.fullmatch(model_id) or not path.is_file():
+    if not catalogue.is_catalogued(model_id):
         raise ModelMetaError(f"{catalogue.shown(path)}: no card for model {model_id!r}: add the "
                              "file with a card section (display, params, url, zero_shot, "
                              "training_data, provenance, submitted_by; see CONTRIBUTING.md)")

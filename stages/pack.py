@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stages.errors import first_few
 from stages.model_meta import ModelMeta
 from stages.spec import BenchmarkSpec
 from stages.submission import DEFAULT_SUITE, SCHEMA_VERSION, Submission
@@ -50,8 +51,7 @@ class PackReport:
         out = [f"error: {e}" for e in self.errors]
         out += [f"skipped: {u}" for u in self.unrecognised]
         for regime, tasks in self.missing.items():
-            shown = ", ".join(tasks[:5]) + (f" (and {len(tasks) - 5} more)" if len(tasks) > 5 else "")
-            out.append(f"missing: regime {regime}: {len(tasks)} task(s): {shown}")
+            out.append(f"missing: regime {regime}: {len(tasks)} task(s): {first_few(tasks, 5)}")
         return out
 
 

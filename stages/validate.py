@@ -27,7 +27,7 @@ from typing import Any
 import jsonschema
 
 from stages import paths
-from stages.errors import GenebError, excerpt
+from stages.errors import GenebError, excerpt, first_few
 from stages.model_meta import PROVENANCES, RESTRICTED_PROVENANCES, ModelMeta, default_model_meta
 from stages.spec import METRICS, BenchmarkSpec, default_spec
 from stages.submission import DEFAULT_SUITE, claimed_suite
@@ -280,9 +280,8 @@ def _coverage_problems(data: dict, name: str, spec: BenchmarkSpec, task_ids: Seq
         present = set(results[regime])
         missing = [t for t in task_ids if t not in present]
         if missing:
-            more = f" (and {len(missing) - _SHOWN} more)" if len(missing) > _SHOWN else ""
             found.append(Problem(name, f"{key}/{regime}", f"missing {len(missing)} of "
-                                 f"{len(task_ids)} tasks: {', '.join(missing[:_SHOWN])}{more}"))
+                                 f"{len(task_ids)} tasks: {first_few(missing, _SHOWN)}"))
         for task_id in sorted(present - wanted):
             why = "not a task of this suite" if task_id in known else "unknown task id"
             found.append(Problem(name, f"{key}/{regime}/{task_id}", why))

@@ -113,6 +113,12 @@ def weights_identity(source: str, path: str, revision: str | None, local: bool) 
     return {"source": source, "revision": revision, "commit": commit}
 
 
+def tokenizer_limit(tokenizer) -> int | None:
+    """The tokenizer's own length limit; ``None`` for none (transformers' placeholder is ~1e30)."""
+    value = getattr(tokenizer, "model_max_length", None)
+    return value if isinstance(value, int) and 0 < value < 10**8 else None
+
+
 class HFExtractor:
     """A ``transformers`` model behind GENEB's extractor contract (see ``base.Extractor``)."""
 
@@ -158,8 +164,7 @@ class HFExtractor:
         config = model.config
         limits = [getattr(config, name, None) for name in
                   ("max_position_embeddings", "n_positions", "max_seq_len", "max_sequence_length")]
-        if getattr(tokenizer, "model_max_length", None) and tokenizer.model_max_length < 10**8:
-            limits.append(tokenizer.model_max_length)
+        limits.append(tokenizer_limit(tokenizer))
         limits = [int(v) for v in limits if isinstance(v, int) and v > 0]
         return min(limits) if limits else None
 
@@ -197,7 +202,7 @@ class HFExtractor:
         self.tokenizer = tokenizer
         self._prefix, self._suffix = special_affixes(self.model_id, tokenizer)
         limit = self.model_limit(model, tokenizer)
-        declared_limit = getattr(tokenizer, "model_max_length", None)
+        declared_limit = tokenizer_limit(tokenizer)
         max_length = settings.max_length or limit
         if max_length is None:
             raise ExtractorLoadError(f"{self.model_id}: the model declares no length limit; set max_length")

@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from stages.errors import GenebError
+from stages.errors import GenebError, first_few
 
 SHOWN = 3  # key names quoted per list in a message
 _IGNORE_MISSING = "_keys_to_ignore_on_load_missing"
@@ -89,11 +89,6 @@ def _names(keys: Any) -> list[str]:
     return sorted(str(k[0] if isinstance(k, tuple) else k) for k in keys)
 
 
-def _shown(names: list[str]) -> str:
-    more = f" (+{len(names) - SHOWN} more)" if len(names) > SHOWN else ""
-    return ", ".join(names[:SHOWN]) + more
-
-
 def _apply_drops(names: list[str], allowed: Mapping[str, str]) -> tuple[list[str], dict[str, int]]:
     """(names no declared pattern covers, pattern -> how many names it covered)."""
     applied: dict[str, int] = {}
@@ -143,12 +138,12 @@ def check_weights(where: str, model: Any, info: Mapping[str, Any], allowed_missi
         random_params = sum(_numel(model, name) for name in missing)
         problems.append(f"{len(missing)} weight tensor(s) of the model are missing from the checkpoint "
                         f"and would keep their initial, untrained values ({_millions(random_params)} "
-                        f"of {_millions(total)} parameters): {_shown(missing)}")
+                        f"of {_millions(total)} parameters): {first_few(missing, SHOWN)}")
     if unexpected:
         problems.append(f"{len(unexpected)} checkpoint tensor(s) are not used by the model: "
-                        f"{_shown(unexpected)}")
+                        f"{first_few(unexpected, SHOWN)}")
     if mismatched:
-        problems.append(f"{len(mismatched)} tensor(s) have the wrong shape: {_shown(mismatched)}")
+        problems.append(f"{len(mismatched)} tensor(s) have the wrong shape: {first_few(mismatched, SHOWN)}")
     if errors:
         problems.append(f"loading reported {len(errors)} error(s): {errors[0].splitlines()[0][:200]}")
     if problems:
@@ -185,7 +180,7 @@ def check_dtype(where: str, model: Any, dtype: str) -> dict[str, Any]:
             wrong.append(f"{name} ({found})")
     if wrong:
         raise LoadCheckError(f"{where}: {len(wrong)} parameter(s) are in a lower or other precision than "
-                             f"the dtype the settings resolved to ({dtype}): {_shown(sorted(wrong))}; the "
+                             f"the dtype the settings resolved to ({dtype}): {first_few(sorted(wrong), SHOWN)}; the "
                              "model code changes the dtype by itself, so the vectors would not be what "
                              "the settings say")
     declared = getattr(model.config, "dtype", None) or getattr(model.config, "torch_dtype", None)
@@ -253,8 +248,6 @@ def check_inputs(where: str, tokenizer: Any, affixes: tuple[list[int], list[int]
     (the checkpoint's padding side and length limit are overridden by the settings, visibly)."""
     check_no_truncation(where, tokenizer, max_length)
     prefix, suffix = affixes
-    if not (isinstance(tokenizer_limit, int) and tokenizer_limit < 10**8):
-        tokenizer_limit = None  # transformers' "no limit" placeholder is ~1e30
     return {
         "max_length": {"used": max_length, "model_limit": limit, "tokenizer_limit": tokenizer_limit},
         "special_tokens": {"rule": special_tokens, "prefix": tokenizer.convert_ids_to_tokens(prefix),

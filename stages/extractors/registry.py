@@ -162,7 +162,7 @@ def registered_models(directory: Path | None = None) -> dict[str, ModelEntry]:
 def get_model_entry(model_id: str, directory: Path | None = None) -> ModelEntry:
     """One model's embedding recipe; only its own file is read."""
     path = catalogue.model_path(model_id, directory)
-    if not catalogue.MODEL_ID.fullmatch(model_id) or not path.is_file():
+    if not catalogue.is_catalogued(model_id, directory):
         raise RegistryError(f"model {model_id!r} is not registered: no {catalogue.shown(path)}")
     entry = _entry(model_id, directory)
     if entry is None:
